@@ -1,0 +1,210 @@
+"""Reading evaluation results (CSV, JSONL, Parquet) into :class:`EvalCounts`.
+
+Three shapes are recognised, with column names matched case-insensitively:
+
+* counts, one row per problem (attempts ``n``/``num_samples``/..., successes ``c``/...);
+* per-attempt rows (a problem id and a boolean-ish outcome such as ``correct``);
+* one row per problem with a list of outcomes (``is_corrects`` style).
+
+Everything is aggregated to counts immediately: later code sees only (N_i, c_i).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from .counts import EvalCounts
+from .errors import DifficultyError
+
+__all__ = ["load_counts", "ATTEMPT_COLUMNS", "SUCCESS_COLUMNS", "PROBLEM_COLUMNS", "OUTCOME_COLUMNS"]
+
+ATTEMPT_COLUMNS = ("n", "num_samples", "attempts", "n_samples", "num_attempts", "total")
+SUCCESS_COLUMNS = ("c", "num_correct", "num_successes", "successes", "n_correct", "correct_count")
+PROBLEM_COLUMNS = ("problem", "problem_id", "problem_idx", "prompt_idx", "task_id", "id", "question_id")
+OUTCOME_COLUMNS = ("correct", "passed", "is_correct", "flagged", "success", "solved", "pass", "is_corrects", "outcomes")
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0", "pass", "passed", "correct", "success"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", "fail", "failed", "incorrect", "failure"}
+
+
+def _read_table(path: str, fmt: str | None) -> pd.DataFrame:
+    if not os.path.exists(path):
+        raise DifficultyError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DifficultyError(f"{path}: is a directory, not a data file")
+    ext = (fmt or os.path.splitext(path)[1].lstrip(".")).lower()
+    if ext in ("csv", "tsv", "txt"):
+        if os.path.getsize(path) == 0:
+            raise DifficultyError(f"{path}: the file is empty")
+        try:
+            return pd.read_csv(path, sep="\t" if ext == "tsv" else ",")
+        except pd.errors.EmptyDataError:
+            raise DifficultyError(f"{path}: the file is empty") from None
+        except pd.errors.ParserError as e:
+            raise DifficultyError(f"{path}: not a readable CSV ({str(e).splitlines()[0]})") from None
+    if ext in ("jsonl", "ndjson", "json"):
+        return _read_jsonl(path)
+    if ext in ("parquet", "pq"):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise DifficultyError(f"{path}: reading Parquet needs pyarrow (pip install 'difficulty[parquet]')") from None
+        try:
+            return pd.read_parquet(path)
+        except Exception as e:  # pyarrow raises many types for a bad file
+            raise DifficultyError(f"{path}: not a readable Parquet file ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    raise DifficultyError(f"{path}: unknown format {ext!r} (use .csv, .tsv, .jsonl, .json or .parquet, or --format)")
+
+
+def _read_jsonl(path: str) -> pd.DataFrame:
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    if not text.strip():
+        raise DifficultyError(f"{path}: the file is empty")
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a JSON array of records
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DifficultyError(f"{path}: malformed JSON at line {e.lineno}: {e.msg}") from None
+    else:
+        records = []
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DifficultyError(f"{path}: malformed JSON on line {lineno}: {e.msg}") from None
+            if not isinstance(rec, dict):
+                raise DifficultyError(f"{path}: line {lineno} is not a JSON object")
+            records.append(rec)
+    if not records:
+        raise DifficultyError(f"{path}: no records")
+    if not all(isinstance(r, dict) for r in records):
+        raise DifficultyError(f"{path}: expected JSON objects, one per record")
+    return pd.DataFrame.from_records(records)
+
+
+def _find(df: pd.DataFrame, override: str | None, candidates, what: str, required: bool = True):
+    lower = {str(col).lower(): col for col in df.columns}
+    if override is not None:
+        if override in df.columns:
+            return override
+        if override.lower() in lower:
+            return lower[override.lower()]
+        raise DifficultyError(f"no column {override!r} for {what}; columns are {list(map(str, df.columns))}")
+    for name in candidates:
+        if name in lower:
+            return lower[name]
+    return None
+
+
+def _to_bool(values: pd.Series, col: str, source: str) -> np.ndarray:
+    out = np.empty(len(values), dtype=bool)
+    for i, v in enumerate(values.tolist()):
+        if isinstance(v, (bool, np.bool_)):
+            out[i] = bool(v)
+        elif isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            out[i] = bool(v)
+        elif isinstance(v, str) and v.strip().lower() in _TRUE | _FALSE:
+            out[i] = v.strip().lower() in _TRUE
+        else:
+            raise DifficultyError(f"{source}: row {i + 1} of column {col!r} is {v!r}, not a yes/no outcome")
+    return out
+
+
+def _to_outcome_list(v, row: int, col: str, source: str) -> list:
+    if isinstance(v, str):
+        try:
+            v = ast.literal_eval(v.strip())
+        except (ValueError, SyntaxError):
+            raise DifficultyError(f"{source}: row {row} of column {col!r} is not a list of outcomes") from None
+    if isinstance(v, np.ndarray):
+        v = v.tolist()
+    if not isinstance(v, (list, tuple)):
+        raise DifficultyError(f"{source}: row {row} of column {col!r} is not a list of outcomes")
+    out = []
+    for x in v:
+        if isinstance(x, (bool, np.bool_)) or (isinstance(x, (int, float)) and x in (0, 1)):
+            out.append(bool(x))
+        elif isinstance(x, str) and x.lower() in _TRUE | _FALSE:
+            out.append(x.lower() in _TRUE)
+        else:
+            raise DifficultyError(f"{source}: row {row} of column {col!r} holds {x!r}, not a yes/no outcome")
+    return out
+
+
+def _is_list_column(series: pd.Series) -> bool:
+    first = series.dropna()
+    if first.empty:
+        return False
+    v = first.iloc[0]
+    return isinstance(v, (list, tuple, np.ndarray)) or (isinstance(v, str) and v.strip().startswith("["))
+
+
+def counts_from_frame(df: pd.DataFrame, *, n_col=None, c_col=None, problem_col=None, group_col=None,
+                      outcome_col=None, source="<frame>") -> EvalCounts:
+    """Turn a table of any recognised shape into validated counts (the frame is not modified)."""
+    if df.shape[0] == 0:
+        raise DifficultyError(f"{source}: no rows")
+    group = _find(df, group_col, (), "the group") if group_col else None
+    pcol = _find(df, problem_col, PROBLEM_COLUMNS, "the problem id")
+    ncol = _find(df, n_col, ATTEMPT_COLUMNS, "attempts")
+    ccol = _find(df, c_col, SUCCESS_COLUMNS, "successes")
+    if ncol is not None and ccol is not None:
+        for col in (ncol, ccol):
+            bad = df[col].isna().to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise DifficultyError(f"{source}: row {i + 1} has no value in column {col!r}")
+        for col in (ncol, ccol):
+            num = pd.to_numeric(df[col], errors="coerce")
+            if num.isna().any():
+                i = int(np.flatnonzero(num.isna().to_numpy())[0])
+                raise DifficultyError(f"{source}: row {i + 1} of column {col!r} is {df[col].iloc[i]!r}, not a number")
+        problem = None if pcol is None else df[pcol].astype(str).to_numpy()
+        grp = None if group is None else df[group].astype(str).to_numpy()
+        try:
+            return EvalCounts(pd.to_numeric(df[ncol]).to_numpy(), pd.to_numeric(df[ccol]).to_numpy(),
+                              problem=problem, group=grp, source=source)
+        except DifficultyError as e:
+            raise DifficultyError(f"{source}: {e}") from None
+    ocol = _find(df, outcome_col, OUTCOME_COLUMNS, "the outcome")
+    if ocol is None:
+        want = ", ".join(ATTEMPT_COLUMNS[:4]) + " with " + ", ".join(SUCCESS_COLUMNS[:5])
+        raise DifficultyError(
+            f"{source}: no recognisable columns in {list(map(str, df.columns))}; expected counts "
+            f"({want}), or a problem id with an outcome column ({', '.join(OUTCOME_COLUMNS[:4])}); "
+            f"name them with --n-col/--c-col/--problem-col/--outcome-col"
+        )
+    if _is_list_column(df[ocol]):
+        lists = [_to_outcome_list(v, i + 1, ocol, source) for i, v in enumerate(df[ocol].tolist())]
+        n = np.array([len(x) for x in lists])
+        c = np.array([sum(x) for x in lists])
+        problem = None if pcol is None else df[pcol].astype(str).to_numpy()
+        grp = None if group is None else df[group].astype(str).to_numpy()
+        try:
+            return EvalCounts(n, c, problem=problem, group=grp, source=source)
+        except DifficultyError as e:
+            raise DifficultyError(f"{source}: {e}") from None
+    if pcol is None:
+        raise DifficultyError(f"{source}: per-attempt outcomes in {ocol!r} need a problem id column (--problem-col)")
+    ok = _to_bool(df[ocol], ocol, source)
+    keys = [pcol] if group is None else [group, pcol]
+    frame = df[keys].astype(str).assign(_ok=ok)
+    agg = frame.groupby(keys, sort=False)["_ok"].agg(["size", "sum"]).reset_index()
+    return EvalCounts(agg["size"].to_numpy(), agg["sum"].to_numpy(), problem=agg[pcol].to_numpy(),
+                      group=None if group is None else agg[group].to_numpy(), source=source)
+
+
+def load_counts(path: str, *, format: str | None = None, n_col=None, c_col=None, problem_col=None,
+                group_col=None, outcome_col=None) -> EvalCounts:
+    """Load evaluation results from ``path`` into validated per-problem counts."""
+    df = _read_table(path, format)
+    return counts_from_frame(df, n_col=n_col, c_col=c_col, problem_col=problem_col, group_col=group_col,
+                             outcome_col=outcome_col, source=path)
