@@ -126,22 +126,119 @@ def _default_k(nmin: int) -> np.ndarray:
     return ks[ks <= nmin]
 
 
-# ---------------------------------------------------------------- simulate
-def cmd_simulate(args) -> int:
-    from .generate import simulate_beta_counts
+# ---------------------------------------------------------------- models
+def model_from_args(name: str, extras: list[str]):
+    """Build a model from ``--param value`` pairs left over by argparse."""
+    from .models import MODELS, make_model
 
-    counts, p = simulate_beta_counts(args.alpha, args.beta, args.problems, args.attempts, seed=args.seed,
-                                     ceiling=args.ceiling)
-    frame = counts.to_frame().assign(true_p=p)
+    if name not in MODELS:
+        raise DifficultyError(f"unknown model {name!r}; models are {', '.join(MODELS)}")
+    params = {}
+    i = 0
+    while i < len(extras):
+        tok = extras[i]
+        if not tok.startswith("--"):
+            raise DifficultyError(f"unexpected argument {tok!r}: model parameters are given as --NAME VALUE")
+        key = tok[2:]
+        if "=" in key:
+            key, value = key.split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(extras):
+                raise DifficultyError(f"parameter --{key} needs a value")
+            value = extras[i + 1]
+            i += 2
+        key = key.replace("-", "_")
+        if name != "beta-mixture":
+            try:
+                value = float(value)
+            except ValueError:
+                raise DifficultyError(f"parameter --{key} must be a number, got {value!r}") from None
+        params[key] = value
+    return make_model(name, **params)
+
+
+def _floats_arg(text: str, what: str) -> np.ndarray:
+    try:
+        vals = np.array([float(x) for x in text.split(",") if x.strip()])
+    except ValueError:
+        raise DifficultyError(f"{what} must be a comma-separated list of numbers, got {text!r}") from None
+    if vals.size == 0 or not np.all(np.isfinite(vals)):
+        raise DifficultyError(f"{what} must be finite numbers, got {text!r}")
+    return vals
+
+
+def cmd_model(args, extras) -> int:
+    model = model_from_args(args.name, extras)
+    k = _floats_arg(args.k, "--k")
+    if np.any(k < 0):
+        raise DifficultyError("--k values must be >= 0")
+    out = {"model": model.name, "params": model.params, "k": k, "pass_at_k": model.pass_at_k(k),
+           "inference_loss": model.inference_loss(k), "ceiling": model.ceiling}
+    from .models import DifficultyModel
+
+    if isinstance(model, DifficultyModel):
+        out["never_solved"] = model.never_solved
+        sigma = _floats_arg(args.sigma, "--sigma")
+        out["sigma"] = sigma
+        try:
+            out["density_sigma"] = model.density_sigma(sigma)
+        except DifficultyError as e:
+            out["density_sigma"] = None
+            out["density_note"] = str(e)
+    try:
+        out["inference_loss_asymptote"] = model.inference_loss_asymptote(k)
+        out["tail_exponent"] = model.tail_exponent
+    except DifficultyError:
+        pass
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{model!r}   ceiling A = {model.ceiling:.6g}")
+    print(f"{'k':>12}  {'pass@k':>14}  {'inference loss':>14}")
+    for kk, v, l in zip(k, out["pass_at_k"], out["inference_loss"]):
+        print(f"{kk:>12.6g}  {v:>14.10f}  {l:>14.6e}")
+    if out.get("density_sigma") is not None:
+        print(f"\n{'sigma':>12}  {'density':>14}")
+        for sg, d in zip(out["sigma"], out["density_sigma"]):
+            print(f"{sg:>12.6g}  {d:>14.6e}")
+    return 0
+
+
+def cmd_plan(args, extras) -> int:
+    from .cost import plan_cost
+
+    model = model_from_args(args.model, extras)
+    plan = plan_cost(model, args.target, args.prompt_tokens, args.decode_tokens, args.flops_per_token)
+    out = {"model": model.name, "params": model.params, **plan.to_dict()}
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{model!r}: target coverage {plan.target:g} (ceiling A = {plan.ceiling:.6g})")
+    print(f"  k (exact, from pass@k)     : {plan.k:.6g}  -> {plan.k_attempts} attempts")
+    print(f"  cost C = F (N_p + N_d k)   : {plan.cost:.6g}")
+    if plan.k_asymptotic is not None:
+        print(f"  k (large-k closed form)    : {plan.k_asymptotic:.6g}   cost {plan.cost_asymptotic:.6g}")
+    return 0
+
+
+def cmd_simulate(args, extras) -> int:
+    from .generate import simulate_counts
+
+    model = model_from_args(args.model, extras)
+    sim = simulate_counts(model, args.problems, args.attempts, seed=args.seed)
+    frame = sim.counts.to_frame().assign(true_p=sim.p)
+    if sim.first_success is not None:
+        frame = frame.assign(first_success=sim.first_success)
     write_atomic(args.output, lambda fh: frame.to_csv(fh, index=False))
-    print(f"wrote {len(frame)} problems to {args.output}", file=sys.stderr)
+    print(f"wrote {len(frame)} problems from {model!r} to {args.output}", file=sys.stderr)
     return 0
 
 
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="difficulty",
+        prog="difficulty", allow_abbrev=False,
         description="Inference scaling from repeated sampling: exact pass@k, difficulty models, "
                     "posteriors, forecasts and the perceived-difficulty density.",
     )
@@ -149,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     fmt = argparse.RawDescriptionHelpFormatter
 
-    p = sub.add_parser("passk", help="exact pass@k with intervals", formatter_class=fmt,
+    p = sub.add_parser(allow_abbrev=False, name="passk", help="exact pass@k with intervals", formatter_class=fmt,
                        description="Unbiased pass@k (Chen et al. 2021) at each k <= N, averaged over problems, "
                                    "with a bootstrap interval that carries both problem sampling and finite attempts.",
                        epilog=EPILOG_FMT.format("difficulty passk results.csv --k 1,10,100 --group-col model --json"))
@@ -160,27 +257,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_passk)
 
-    p = sub.add_parser("simulate", help="generate counts with a known truth", formatter_class=fmt,
-                       description="Simulate per-problem counts from a difficulty model; the true per-problem "
-                                   "failure probability is written in column true_p.",
+    from .models import MODELS
+
+    names = ", ".join(MODELS)
+    p = sub.add_parser(allow_abbrev=False, name="simulate", help="generate counts with a known truth", formatter_class=fmt,
+                       description="Simulate per-problem counts from a difficulty model (parameters as "
+                                   f"--NAME VALUE; models: {names}). The true per-problem failure "
+                                   "probability is written in column true_p.",
                        epilog=EPILOG_FMT.format("difficulty simulate beta --alpha 2 --beta 0.35 --problems 500 "
                                                 "--attempts 100 --seed 1 -o sim.csv"))
-    p.add_argument("model", choices=["beta"], help="the generating model")
-    p.add_argument("--alpha", type=float, required=True)
-    p.add_argument("--beta", type=float, required=True)
-    p.add_argument("--ceiling", type=float, default=1.0, help="A: fraction of problems ever solvable")
+    p.add_argument("model", help="the generating model")
     p.add_argument("--problems", type=int, default=1000)
     p.add_argument("--attempts", type=int, default=100)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cmd_simulate, extras=True)
+
+    p = sub.add_parser(allow_abbrev=False, name="model", help="evaluate a model's pass@k, inference loss and density", formatter_class=fmt,
+                       description=f"Evaluate a model (parameters as --NAME VALUE; models: {names}).",
+                       epilog=EPILOG_FMT.format("difficulty model beta --alpha 2 --beta 0.35 --k 1,10,100 --json"))
+    p.add_argument("name", help="model name")
+    p.add_argument("--k", default="1,10,100,1000", help="comma-separated k (real k >= 0 allowed)")
+    p.add_argument("--sigma", default="0.01,0.1,1,3", help="comma-separated sigma = log(1/p) for the density")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_model, extras=True)
+
+    p = sub.add_parser(allow_abbrev=False, name="plan", help="k and cost for a target coverage (Eq. 13-15)", formatter_class=fmt,
+                       description="Solve the model's pass@k for the k that reaches --target, and the cost "
+                                   "C = F (N_p + N_d k); the paper's large-k closed form is shown beside it.",
+                       epilog=EPILOG_FMT.format("difficulty plan --model beta --alpha 2 --beta 0.35 --target 0.9 "
+                                                "--prompt-tokens 500 --decode-tokens 300 --json"))
+    p.add_argument("--model", required=True, help="model name")
+    p.add_argument("--target", type=_level, required=True, help="target coverage in (0, 1)")
+    p.add_argument("--prompt-tokens", type=float, required=True, help="N_p")
+    p.add_argument("--decode-tokens", type=float, required=True, help="N_d per attempt")
+    p.add_argument("--flops-per-token", type=float, default=1.0, help="F (default 1: cost in tokens)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan, extras=True)
     return parser
 
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras and not getattr(args, "extras", False):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
+        if getattr(args, "extras", False):
+            return int(args.func(args, extras) or 0)
         return int(args.func(args) or 0)
     except DifficultyError as e:
         print(f"difficulty: error: {e}", file=sys.stderr)
