@@ -1,0 +1,212 @@
+"""Posterior sampling with emcee, summarised and diagnosed with arviz.
+
+Priors (the defaults; pass ``log_prior`` to replace them): shape parameters (alpha, beta,
+a, b) log-uniform on [1e-3, 1e4]; fractions (A, mixture weight, scale) uniform on (0, 1).
+Walkers start in a small ball around the maximum-likelihood point. Unless ``steps`` is
+given, the chain runs in blocks until it is 50 integrated autocorrelation times long (emcee's
+estimate), then 2 tau are discarded as burn-in and the rest thinned by tau/2.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+import emcee
+import numpy as np
+
+from ..counts import EvalCounts
+from ..errors import DifficultyError
+from .likelihood import CountLikelihood, make_likelihood
+from .mle import FitResult, _maximise
+
+__all__ = ["Posterior", "sample_posterior", "SHAPE_BOUNDS"]
+
+SHAPE_BOUNDS = (1e-3, 1e4)
+
+
+def default_log_prior_z(like: CountLikelihood, z):
+    """Log prior density in the unconstrained coordinates z (log shapes, logit fractions)."""
+    z = np.asarray(z, dtype=float)
+    out = np.zeros(z.shape[:-1])
+    lo, hi = math.log(SHAPE_BOUNDS[0]), math.log(SHAPE_BOUNDS[1])
+    for i, kind in enumerate(like.kinds):
+        zi = z[..., i]
+        if kind == "log":  # log-uniform on the shape = uniform on its log
+            out = np.where((zi < lo) | (zi > hi), -np.inf, out)
+        else:  # uniform on (0, 1): density 1 there, times |d theta/d z|
+            out = out - np.logaddexp(0, zi) - np.logaddexp(0, -zi)
+    return out
+
+
+@dataclass
+class Posterior:
+    """Posterior draws (natural parameters) with their arviz InferenceData and diagnostics."""
+
+    likelihood: CountLikelihood
+    samples: np.ndarray  # (draws, n_params), chains flattened
+    idata: object
+    tau: np.ndarray
+    steps: int
+    burn: int
+    thin: int
+    mle: FitResult
+    warnings: list = field(default_factory=list)
+
+    @property
+    def param_names(self):
+        return self.likelihood.param_names
+
+    @property
+    def model_name(self):
+        return self.likelihood.model_name
+
+    def summary(self, level: float = 0.9):
+        import arviz as az
+
+        return az.summary(self.idata, hdi_prob=level, round_to="none")
+
+    def models(self, max_draws: int | None = None, seed=0):
+        draws = self.samples
+        if max_draws is not None and draws.shape[0] > max_draws:
+            idx = np.random.default_rng(seed).choice(draws.shape[0], max_draws, replace=False)
+            draws = draws[idx]
+        return [self.likelihood.make_model(t) for t in draws]
+
+    def pass_at_k_draws(self, k, max_draws: int = 2000, seed=0):
+        """pass@k under each posterior draw: shape (draws, len(k))."""
+        k = np.atleast_1d(np.asarray(k, dtype=float))
+        draws = self.samples
+        if draws.shape[0] > max_draws:
+            draws = draws[np.random.default_rng(seed).choice(draws.shape[0], max_draws, replace=False)]
+        if self.likelihood.model_name == "beta":
+            from ..special import log_beta_ratio
+
+            a = draws[:, 0:1]
+            b = draws[:, 1:2]
+            A = draws[:, 2:3] if draws.shape[1] > 2 else 1.0
+            return A * -np.expm1(log_beta_ratio(a, b, k[None, :]))
+        return np.array([self.likelihood.make_model(t).pass_at_k(k) for t in draws])
+
+    def to_fit_result(self, level: float = 0.9) -> FitResult:
+        lo, hi = np.quantile(self.samples, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+        summ = self.summary(level)
+        extra = {"r_hat": {n: float(summ.loc[n, "r_hat"]) for n in self.param_names},
+                 "ess": {n: float(summ.loc[n, "ess_bulk"]) for n in self.param_names},
+                 "tau": self.tau.tolist(), "steps": self.steps, "burn": self.burn, "thin": self.thin,
+                 "warnings": list(self.warnings)}
+        res = FitResult(self.model_name, "mcmc", self.param_names, np.median(self.samples, axis=0), lo, hi, level,
+                        loglike=self.mle.loglike, n_problems=self.likelihood.n_problems, likelihood=self.likelihood.name,
+                        extra=extra, _model_factory=self.likelihood.make_model)
+        for n in self.param_names:
+            res.extra.setdefault("params_extra", {})[n] = {"r_hat": extra["r_hat"][n], "ess": extra["ess"][n]}
+        return res
+
+    def save(self, path: str):
+        self.idata.to_netcdf(path)
+
+
+def _max_rhat(sampler, burn):
+    import arviz as az
+
+    chain = sampler.get_chain(discard=burn)  # (steps, walkers, ndim)
+    return float(np.max([az.rhat(np.swapaxes(chain[..., i], 0, 1)) for i in range(chain.shape[-1])]))
+
+
+def _progress(enabled):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+
+    def report(done, total):
+        if enabled:
+            width = 30
+            fill = int(width * done / max(total, 1))
+            sys.stderr.write(f"\r  sampling [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return report
+
+
+def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32, steps: int | None = None,
+                     max_steps: int = 20000, log_prior=None, seed=0, progress=None, level: float = 0.9) -> Posterior:
+    """Sample the posterior of a per-problem likelihood with emcee (see module docstring)."""
+    like = make_likelihood(model, counts)
+    best, _ = _maximise(like)
+    from .mle import fit_mle
+
+    mle = fit_mle(counts, model, level=level, starts=[like.from_unconstrained(best.x)])
+    ndim = len(like.param_names)
+    walkers = max(int(walkers), 2 * ndim + 2)
+
+    def log_prob(z):
+        z = np.atleast_2d(z)
+        with np.errstate(all="ignore"):
+            if log_prior is None:
+                lp = default_log_prior_z(like, z)
+            else:
+                theta = like.from_unconstrained(z)
+                lp = np.array([float(log_prior(t)) for t in theta]) + like.log_jacobian(z)
+            ok = np.isfinite(lp)
+            out = np.full(z.shape[0], -np.inf)
+            if ok.any():
+                ll = np.atleast_1d(like.loglike(like.from_unconstrained(z[ok])))
+                out[ok] = np.where(np.isfinite(ll), ll + lp[ok], -np.inf)
+        return out
+
+    rng = np.random.default_rng(seed)
+    z_hat = best.x
+    cov = mle.covariance if mle.covariance is not None and np.all(np.isfinite(mle.covariance)) else np.eye(ndim) * 1e-4
+    scale = np.sqrt(np.clip(np.diag(cov), 1e-10, 1.0))
+    p0 = z_hat + 0.1 * scale * rng.standard_normal((walkers, ndim))
+    sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
+    sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
+    report = _progress(progress)
+    notes = []
+    state = p0
+    if steps is not None:
+        block, total = int(steps), int(steps)
+    else:
+        block, total = 1000, max_steps
+    done = 0
+    tau = np.full(ndim, np.nan)
+    while done < total:
+        n = min(block, total - done)
+        for i, _ in enumerate(sampler.sample(state, iterations=n)):
+            if (i + 1) % max(1, n // 20) == 0 or i + 1 == n:
+                report(done + i + 1, total if steps is not None else max(done + n, 1))
+        state = sampler.get_last_sample()
+        done += n
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tau = sampler.get_autocorr_time(tol=0)
+        if steps is None and np.all(np.isfinite(tau)) and done >= 50 * np.max(tau):
+            if _max_rhat(sampler, int(2 * np.max(tau))) <= 1.01:
+                break
+    tmax = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else done / 10
+    if done < 50 * tmax:
+        notes.append(f"chain of {done} steps is shorter than 50 autocorrelation times (tau = {tmax:.0f}): "
+                     "intervals may be rough")
+    burn = min(int(2 * tmax), done // 2)
+    thin = max(1, int(tmax / 2))
+    chain_z = sampler.get_chain(discard=burn, thin=thin)  # (steps, walkers, ndim)
+    chain = like.from_unconstrained(chain_z)
+    import arviz as az
+
+    posterior = {n: np.swapaxes(chain[..., i], 0, 1) for i, n in enumerate(like.param_names)}
+    idata = az.from_dict(posterior=posterior, attrs={"likelihood": like.name, "model": like.model_name,
+                                                     "sampler": "emcee", "walkers": walkers, "steps": done,
+                                                     "burn": burn, "thin": thin})
+    summ = az.summary(idata, round_to="none")
+    for n in like.param_names:
+        rh, ess = float(summ.loc[n, "r_hat"]), float(summ.loc[n, "ess_bulk"])
+        if not math.isfinite(rh) or rh > 1.01:
+            notes.append(f"R-hat of {n} is {rh:.3f} (> 1.01): the walkers disagree; run longer")
+        if not math.isfinite(ess) or ess < 400:
+            notes.append(f"effective sample size of {n} is {ess:.0f} (< 400): run longer")
+    for msg in notes:
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    samples = chain.reshape(-1, ndim)
+    return Posterior(like, samples, idata, np.asarray(tau), done, burn, thin, mle, notes)

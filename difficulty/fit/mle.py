@@ -1,0 +1,130 @@
+"""Maximum likelihood for the per-problem likelihoods (scipy.optimize), with Laplace intervals."""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, stats
+
+from ..counts import EvalCounts
+from ..errors import DifficultyError
+from .likelihood import CountLikelihood, make_likelihood
+
+__all__ = ["FitResult", "fit_mle", "numerical_hessian"]
+
+
+@dataclass
+class FitResult:
+    """A fitted model: point estimates with intervals, and the fit's figures of merit."""
+
+    model_name: str
+    method: str
+    param_names: tuple
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    level: float
+    loglike: float | None = None
+    n_problems: int | None = None
+    covariance: np.ndarray | None = None  # in the fit's own coordinates (see ``coords``)
+    coords: str = "natural"
+    likelihood: str | None = None
+    extra: dict = field(default_factory=dict)
+    _model_factory: object = None
+
+    @property
+    def model(self):
+        return self._model_factory(self.value)
+
+    @property
+    def aic(self):
+        return None if self.loglike is None else 2 * len(self.param_names) - 2 * self.loglike
+
+    def to_dict(self) -> dict:
+        out = {
+            "model": self.model_name,
+            "method": self.method,
+            "params": {n: {"value": float(v), "low": float(lo), "high": float(hi)}
+                       for n, v, lo, hi in zip(self.param_names, self.value, self.low, self.high)},
+            "level": self.level,
+        }
+        if self.likelihood:
+            out["likelihood"] = self.likelihood
+        if self.loglike is not None:
+            out["loglike"] = float(self.loglike)
+            out["aic"] = float(self.aic)
+        if self.n_problems is not None:
+            out["n_problems"] = self.n_problems
+        out.update(self.extra)
+        return out
+
+
+def numerical_hessian(f, x, step=1e-4):
+    """Central-difference Hessian of a scalar function f at x."""
+    x = np.asarray(x, dtype=float)
+    n = x.size
+    H = np.empty((n, n))
+    h = step * np.maximum(1.0, np.abs(x))
+    f0 = f(x)
+    for i in range(n):
+        for j in range(i, n):
+            if i == j:
+                e = np.zeros(n)
+                e[i] = h[i]
+                H[i, i] = (f(x + e) - 2 * f0 + f(x - e)) / h[i] ** 2
+            else:
+                ei = np.zeros(n)
+                ej = np.zeros(n)
+                ei[i], ej[j] = h[i], h[j]
+                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j])
+    return H
+
+
+def _maximise(like: CountLikelihood, starts=None):
+    def nll(z):
+        with np.errstate(all="ignore"):
+            v = float(like.loglike(like.from_unconstrained(np.clip(z, -30, 30))))
+        return -v if math.isfinite(v) else 1e300
+
+    best = None
+    for theta0 in (starts or like.start_points()):
+        z0 = like.to_unconstrained(np.asarray(theta0, dtype=float))
+        for method in ("L-BFGS-B", "Nelder-Mead"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = optimize.minimize(nll, z0, method=method,
+                                        options={"maxiter": 4000} if method == "Nelder-Mead" else {})
+            if best is None or res.fun < best.fun:
+                best = res
+            z0 = res.x
+    return best, nll
+
+
+def fit_mle(counts: EvalCounts, model: str = "beta", level: float = 0.9, starts=None) -> FitResult:
+    """Maximum likelihood of a per-problem likelihood, from several starting points.
+
+    Intervals: a Laplace (normal) approximation in the unconstrained coordinates (log of
+    shapes, logit of fractions), mapped back, so they respect the parameter bounds.
+    """
+    like = make_likelihood(model, counts)
+    best, nll = _maximise(like, starts)
+    z = best.x
+    if best.fun >= 1e299:
+        raise DifficultyError(f"maximum likelihood for {like.name} failed: no finite likelihood found")
+    H = numerical_hessian(nll, z)
+    try:
+        cov = np.linalg.inv(H)
+        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        cov = np.full((z.size, z.size), np.nan)
+    zq = stats.norm.ppf(0.5 + level / 2)
+    sd = np.sqrt(np.diag(cov))
+    value = like.from_unconstrained(z)
+    low = like.from_unconstrained(z - zq * np.nan_to_num(sd, nan=np.inf))
+    high = like.from_unconstrained(z + zq * np.nan_to_num(sd, nan=np.inf))
+    return FitResult(like.model_name, "mle", like.param_names, value, low, high, level, loglike=-best.fun,
+                     n_problems=like.n_problems, covariance=cov, coords="unconstrained", likelihood=like.name,
+                     _model_factory=like.make_model)
