@@ -235,6 +235,145 @@ def cmd_simulate(args, extras) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- fit / forecast / backtest
+def _curve_or_counts(args):
+    from .io import is_curve_file, load_curve
+
+    if is_curve_file(args.data, args.format):
+        return "curve", load_curve(args.data, args.format)
+    return "counts", _load(args)
+
+
+def cmd_fit(args) -> int:
+    kind, data = _curve_or_counts(args)
+    method = args.method or ("lsq" if kind == "curve" else "mle")
+    if kind == "curve":
+        if method != "lsq":
+            raise DifficultyError(f"a k,pass_at_k curve can only be fitted by least squares (--method lsq), not {method}")
+        from .fit.curve import fit_curve
+
+        k, y, n = data
+        result = fit_curve(k, y, args.model, n_problems=n, level=args.level).to_dict()
+    else:
+        def one(sub):
+            if method == "lsq":
+                from .fit.curve import curve_from_counts, fit_curve
+
+                nmin = int(sub.n.min())
+                kk = np.unique(np.round(np.logspace(0, np.log10(nmin), 25)).astype(int))
+                y, cov, n = curve_from_counts(sub, kk)
+                return fit_curve(kk, y, args.model, n_problems=n, cov=cov, level=args.level).to_dict()
+            if method == "mle":
+                from .fit.mle import fit_mle
+
+                return fit_mle(sub, args.model, level=args.level).to_dict()
+            if method == "mcmc":
+                from .fit.mcmc import sample_posterior
+
+                post = sample_posterior(sub, args.model, walkers=args.walkers, steps=args.steps, seed=args.seed,
+                                        level=args.level)
+                out = post.to_fit_result(args.level).to_dict()
+                for name, d in out.pop("params_extra", {}).items():
+                    out["params"][name].update(d)
+                if args.save_posterior:
+                    path = args.save_posterior if not args.group_col else f"{args.save_posterior}.{_safe(sub_name[0])}.nc"
+                    write_atomic(path, lambda fh: None, mode="wb")  # checks the folder, then netCDF writes it
+                    post.save(path)
+                return out
+            raise DifficultyError(f"unknown method {method!r}")
+
+        sub_name = [""]
+
+        def named(item):
+            sub_name[0] = item
+            return item
+
+        if args.group_col:
+            result = {"groups": {named(name): one(sub) for name, sub in data.groups().items()}}
+        else:
+            result = one(data)
+    if args.json:
+        print_json(result)
+        return 0
+    blocks = result["groups"] if "groups" in result else {"": result}
+    for name, r in blocks.items():
+        lvl = int(round(100 * r["level"]))
+        print(f"{('[' + name + ']  ') if name else ''}model {r['model']} by {r['method']}"
+              + (f"   log-likelihood {r['loglike']:.3f}  AIC {r['aic']:.2f}" if "loglike" in r else ""))
+        for pn, pv in r["params"].items():
+            extra = f"   R-hat {pv['r_hat']:.3f}  ESS {pv['ess']:.0f}" if "r_hat" in pv else ""
+            print(f"  {pn:>8} = {pv['value']:.6g}   {lvl}% [{pv['low']:.6g}, {pv['high']:.6g}]{extra}")
+        for w in r.get("warnings", []):
+            print(f"  warning: {w}")
+    return 0
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def cmd_forecast(args) -> int:
+    from .forecast import DEFAULT_FORECAST, forecast_pass_at_k
+
+    ks = _floats_arg(args.k, "--k")
+    kind, data = _curve_or_counts(args)
+    if kind == "curve":
+        from .fit.curve import fit_curve
+        from .forecast import _curve_draws
+
+        k_obs, y, n = data
+        name = args.model or "beta"
+        fit = fit_curve(k_obs, y, name, n_problems=n, level=args.level)
+        vals = _curve_draws(fit, ks, 400, np.random.default_rng(args.seed))
+        mid = fit.model.pass_at_k(ks)
+        lo, hi = np.quantile(vals, [0.5 - args.level / 2, 0.5 + args.level / 2], axis=0)
+        result = {"k": ks, "pass_at_k": mid, "low": np.minimum(lo, mid), "high": np.maximum(hi, mid),
+                  "model": fit.model_name, "method": "lsq", "level": args.level, "target": "population"}
+    else:
+        def one(sub):
+            return forecast_pass_at_k(sub, ks, model=args.model, method=args.method, level=args.level,
+                                      target=args.target, seed=args.seed).to_dict()
+
+        result = _per_group(data, one, args.group_col is not None)
+    if args.json:
+        print_json(result)
+        return 0
+    blocks = result["groups"] if "groups" in result else {"": result}
+    for name, r in blocks.items():
+        lvl = int(round(100 * r["level"]))
+        print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
+        print(f"{'k':>12}  {'pass@k':>9}  {f'{lvl}% band':>21}")
+        for kk, v, lo, hi in zip(r["k"], r["pass_at_k"], r["low"], r["high"]):
+            print(f"{kk:>12.6g}  {v:>9.5f}  [{lo:.5f}, {hi:.5f}]")
+    return 0
+
+
+def cmd_backtest(args) -> int:
+    from .backtest import FORECASTERS, backtest
+
+    counts = _load(args)
+    names = args.forecasters.split(",") if args.forecasters else None
+    for n in names or []:
+        if n not in FORECASTERS:
+            raise DifficultyError(f"unknown forecaster {n!r}; choose from {', '.join(FORECASTERS)}")
+
+    def one(sub):
+        return backtest(sub, args.attempts, args.k, seeds=args.seeds, level=args.level, forecasters=names).to_dict()
+
+    result = _per_group(counts, one, args.group_col is not None)
+    if args.json:
+        print_json(result)
+        return 0
+    blocks = result["groups"] if "groups" in result else {"": result}
+    for name, r in blocks.items():
+        print(f"{('[' + name + ']  ') if name else ''}pass@{r['k']} forecast from {r['attempts']} attempts per "
+              f"problem ({r['n_problems']} problems with N >= {r['k']})")
+        print(f"{'forecaster':>22}  {'MAE':>8}  {'coverage':>8}  {'width':>8}")
+        for fname, f in r["forecasters"].items():
+            print(f"{fname:>22}  {f['mae']:>8.4f}  {f['coverage']:>8.2f}  {f['mean_width']:>8.4f}")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -294,6 +433,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flops-per-token", type=float, default=1.0, help="F (default 1: cost in tokens)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan, extras=True)
+
+    likes = "beta, zi-beta, kumaraswamy, scaled-beta, beta-mixture (per-problem); beta, effective-k, exp-power-law, power-law (curves)"
+    p = sub.add_parser(allow_abbrev=False, name="fit", help="fit a model: least squares, maximum likelihood or MCMC",
+                       formatter_class=fmt,
+                       description="Fit a difficulty model. Counts: maximum likelihood (default) or an emcee "
+                                   "posterior (--method mcmc) of a per-problem likelihood, or least squares to the "
+                                   "aggregate curve (--method lsq). A k,pass_at_k file: least squares. "
+                                   f"Models: {likes}.",
+                       epilog=EPILOG_FMT.format("difficulty fit results.csv --model zi-beta --method mcmc --json"))
+    _add_data_args(p)
+    p.add_argument("--model", default="beta", help="model (default beta)")
+    p.add_argument("--method", choices=["lsq", "mle", "mcmc"], help="default: mle for counts, lsq for a curve")
+    p.add_argument("--level", type=_level, default=0.9, help="interval level (default 0.9)")
+    p.add_argument("--walkers", type=int, default=32, help="emcee walkers (mcmc)")
+    p.add_argument("--steps", type=int, default=None, help="emcee steps (default: until 50 autocorrelation times)")
+    p.add_argument("--save-posterior", help="write the posterior (arviz InferenceData) as netCDF (mcmc)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser(allow_abbrev=False, name="forecast", help="pass@k at any k with a band", formatter_class=fmt,
+                       description="Forecast pass@k beyond the sampled k. Default: the Kumaraswamy-binomial "
+                                   "model by maximum likelihood, for these problems (each problem's own counts "
+                                   "enter through its posterior), with a band from parameter and per-problem "
+                                   "uncertainty.",
+                       epilog=EPILOG_FMT.format("difficulty forecast results.csv --k 1000,10000,100000 --json"))
+    _add_data_args(p)
+    p.add_argument("--k", required=True, help="comma-separated k (any size)")
+    p.add_argument("--model", default=None, help="model (default kumaraswamy)")
+    p.add_argument("--method", choices=["mle", "mcmc", "lsq", "loglog"], default=None)
+    p.add_argument("--target", choices=["problems", "population"], default="problems",
+                   help="pass@k of these problems (default) or of a new draw of problems")
+    p.add_argument("--level", type=_level, default=0.9)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser(allow_abbrev=False, name="backtest", help="score forecasters on held-out attempts",
+                       formatter_class=fmt,
+                       description="Subsample m attempts per problem (hypergeometric), forecast pass@K with every "
+                                   "forecaster, score against the unbiased pass@K of the full data.",
+                       epilog=EPILOG_FMT.format("difficulty backtest pythia.csv --group-col model_nickname "
+                                                "--attempts 100 --k 10000 --seeds 3"))
+    _add_data_args(p)
+    p.add_argument("--attempts", type=int, required=True, help="m: attempts kept per problem")
+    p.add_argument("--k", type=int, required=True, help="K: the k to forecast (problems need N >= K)")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--forecasters", help="comma-separated subset (default: all)")
+    p.add_argument("--level", type=_level, default=0.9)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backtest)
     return parser
 
 

@@ -208,3 +208,41 @@ def load_counts(path: str, *, format: str | None = None, n_col=None, c_col=None,
     df = _read_table(path, format)
     return counts_from_frame(df, n_col=n_col, c_col=c_col, problem_col=problem_col, group_col=group_col,
                              outcome_col=outcome_col, source=path)
+
+
+K_COLUMNS = ("k",)
+CURVE_COLUMNS = ("pass_at_k", "pass@k", "coverage", "passk")
+
+
+def is_curve_file(path: str, format: str | None = None) -> bool:
+    """True when the file holds an aggregate curve (columns k and pass_at_k), not counts."""
+    df = _read_table(path, format)
+    lower = {str(c).lower() for c in df.columns}
+    return "k" in lower and any(c in lower for c in CURVE_COLUMNS)
+
+
+def load_curve(path: str, format: str | None = None):
+    """Read an aggregate curve: (k, pass@k, n_problems or None). Rows are sorted by k."""
+    df = _read_table(path, format)
+    kcol = _find(df, None, K_COLUMNS, "k")
+    ycol = _find(df, None, CURVE_COLUMNS, "pass@k")
+    if kcol is None or ycol is None:
+        raise DifficultyError(f"{path}: a curve needs columns k and pass_at_k; columns are {list(map(str, df.columns))}")
+    k = pd.to_numeric(df[kcol], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(df[ycol], errors="coerce").to_numpy(dtype=float)
+    for name, arr in (("k", k), ("pass_at_k", y)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise DifficultyError(f"{path}: row {bad[0] + 1} of column {name!r} is not a number")
+    if np.any(k < 1):
+        raise DifficultyError(f"{path}: row {int(np.flatnonzero(k < 1)[0]) + 1}: k must be >= 1")
+    if np.any((y < 0) | (y > 1)):
+        raise DifficultyError(f"{path}: row {int(np.flatnonzero((y < 0) | (y > 1))[0]) + 1}: pass_at_k must be in [0, 1]")
+    if np.unique(k).size != k.size:
+        raise DifficultyError(f"{path}: k values repeat")
+    ncol = _find(df, None, ("n_problems", "problems", "n"), "problems")
+    n = None
+    if ncol is not None:
+        n = int(pd.to_numeric(df[ncol], errors="coerce").iloc[0])
+    order = np.argsort(k)
+    return k[order], y[order], n

@@ -24,6 +24,7 @@ from scipy.special import betaincinv, betaln, gammaln, logsumexp
 
 from ..counts import EvalCounts
 from ..errors import DifficultyError
+from ..special import log_beta_ratio
 from ..models import (BetaMixtureModel, BetaModel, DifficultyModel, KumaraswamyModel, ScaledBetaModel)
 
 __all__ = ["CountLikelihood", "LIKELIHOODS", "make_likelihood", "ShiftedLogGammaSum"]
@@ -131,16 +132,18 @@ class CountLikelihood:
     def to_unconstrained(self, theta):
         theta = np.asarray(theta, dtype=float)
         out = np.empty_like(theta)
-        for i, kind in enumerate(self.kinds):
-            t = theta[..., i]
-            out[..., i] = np.log(t) if kind == "log" else np.log(t) - np.log1p(-t)
+        with np.errstate(divide="ignore"):
+            for i, kind in enumerate(self.kinds):
+                t = theta[..., i]
+                out[..., i] = np.log(t) if kind == "log" else np.log(t) - np.log1p(-t)
         return out
 
     def from_unconstrained(self, z):
         z = np.asarray(z, dtype=float)
         out = np.empty_like(z)
-        for i, kind in enumerate(self.kinds):
-            out[..., i] = np.exp(z[..., i]) if kind == "log" else 1.0 / (1.0 + np.exp(-z[..., i]))
+        with np.errstate(over="ignore"):
+            for i, kind in enumerate(self.kinds):
+                out[..., i] = np.exp(z[..., i]) if kind == "log" else 1.0 / (1.0 + np.exp(-z[..., i]))
         return out
 
     def log_jacobian(self, z):
@@ -164,6 +167,15 @@ class CountLikelihood:
 
     def start_points(self) -> list:
         raise NotImplementedError
+
+    def log_unsolved_after(self, theta, K):
+        """log E[p^K | N, c, theta] per distinct pair: the posterior probability that a problem
+        with these counts fails K more attempts (MATH.md, empirical Bayes). K broadcasts as (..., 1)."""
+        raise NotImplementedError
+
+    def log_never_solvable(self, theta):
+        """log P(problem is never solvable | N, c, theta) per distinct pair (-inf where A = 1)."""
+        return np.full(self.n.shape, -np.inf)
 
     def _moment_beta(self):
         """Method-of-moments Beta(alpha, beta) for p from the per-problem rates (a start point)."""
@@ -207,6 +219,13 @@ class BetaBinomialLikelihood(CountLikelihood):
     def make_model(self, theta):
         return BetaModel(alpha=float(theta[0]), beta=float(theta[1]))
 
+    def log_unsolved_after(self, theta, K):
+        a, b = float(theta[0]), float(theta[1])
+        K = np.asarray(K, dtype=float)
+        # q | c ~ Beta(beta + c, alpha + N - c):  E[p^K] = B(alpha + N - c + K, beta + c) / B(alpha + N - c, beta + c)
+        return log_beta_ratio(a + (self.n - self.c)[:, None], b + self.c[:, None], K[None, ...].reshape(1, -1)).reshape(
+            (self.n.size,) + K.shape)
+
     def start_points(self):
         a, b = self._moment_beta()
         return [np.array([a, b]), np.array([2.0, 0.5]), np.array([5.0, 0.3]), np.array([1.0, 1.0])]
@@ -244,10 +263,25 @@ class ZeroInflatedBetaBinomialLikelihood(BetaBinomialLikelihood):
     def pointwise(self, theta):
         a, b, A = (float(t) for t in theta)
         bb = self._bb_pointwise(a, b)
-        return np.where(self.c == 0, np.logaddexp(math.log1p(-A), math.log(A) + bb), math.log(A) + bb)
+        with np.errstate(divide="ignore"):
+            l1a, la = np.log1p(-A), np.log(A)
+        return np.where(self.c == 0, np.logaddexp(l1a, la + bb), la + bb)
 
     def make_model(self, theta):
         return BetaModel(alpha=float(theta[0]), beta=float(theta[1]), A=float(theta[2]))
+
+    def log_never_solvable(self, theta):
+        a, b, A = (float(t) for t in theta)
+        l0 = betaln(b, self.n + a) - betaln(b, a)  # log BB(0; N)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            post = np.log1p(-A) - np.logaddexp(np.log1p(-A), np.log(A) + l0)
+        return np.where(self.c == 0, post, -np.inf)
+
+    def log_unsolved_after(self, theta, K):
+        solvable = BetaBinomialLikelihood.log_unsolved_after(self, theta[:2], K)
+        never = self.log_never_solvable(theta).reshape((-1,) + (1,) * (solvable.ndim - 1))
+        with np.errstate(divide="ignore"):
+            return np.logaddexp(never, np.log(-np.expm1(never)) + solvable)
 
     def start_points(self):
         a, b = self._moment_beta()
@@ -286,6 +320,18 @@ class BetaMixtureBinomialLikelihood(CountLikelihood):
         w, a1, b1, a2, b2 = (float(t) for t in theta)
         return BetaMixtureModel([w, 1 - w], [a1, a2], [b1, b2])
 
+    def log_unsolved_after(self, theta, K):
+        w, a1, b1, a2, b2 = (float(t) for t in theta)
+        K = np.asarray(K, dtype=float).reshape(1, -1)
+        with np.errstate(divide="ignore"):
+            l1 = np.log(w) + self._comp(a1, b1)
+            l2 = np.log1p(-w) + self._comp(a2, b2)
+        r1 = l1 - np.logaddexp(l1, l2)  # posterior weight of component 1
+        nc = (self.n - self.c)[:, None]
+        e1 = log_beta_ratio(a1 + nc, b1 + self.c[:, None], K)
+        e2 = log_beta_ratio(a2 + nc, b2 + self.c[:, None], K)
+        return np.logaddexp(r1[:, None] + e1, np.log(-np.expm1(r1))[:, None] + e2)
+
     def start_points(self):
         a, b = self._moment_beta()
         return [np.array([0.5, a, b * 0.5, a * 2, b * 2]), np.array([0.3, 1.0, 0.2, 5.0, 2.0]),
@@ -322,13 +368,19 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
         use_upper = u > 0.5
         q = np.where(use_upper[None, :], 1 - betaincinv(b, a, um[None, :]), betaincinv(a, b, u[None, :]))
         qc = np.where(use_upper[None, :], betaincinv(b, a, um[None, :]), 1 - q)
-        self._q = np.clip(q, 1e-300, 1.0)
-        self._p = np.clip(qc, 1e-300, 1.0)
-        self._logw = np.log(w)
+        # far-tail nodes where betaincinv underflows carry no mass: drop them (weight 0)
+        valid = np.isfinite(q) & np.isfinite(qc) & (q > 0) & (qc > 0)
+        self._q = np.where(valid, q, 0.5)
+        self._p = np.where(valid, qc, 0.5)
+        with np.errstate(divide="ignore"):
+            self._logw = np.where(valid, np.log(w)[None, :], -np.inf)
         self._lead = -np.log(self.n + 1)
 
     def _pointwise_theta(self, theta):
-        model = self.make_model(theta)
+        try:
+            model = self.make_model(theta)
+        except DifficultyError:  # outside the model's parameter space
+            return np.full(self.n.shape, -np.inf)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             lg = model._logpdf(self._p, self._q)
         lg = np.where(np.isfinite(lg), lg, -np.inf)
@@ -336,6 +388,16 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
 
     def pointwise(self, theta):
         return self._pointwise_theta(np.asarray(theta, dtype=float))
+
+    def log_unsolved_after(self, theta, K):
+        """log E[(1 - q)^K | c] with the posterior of q on the quadrature nodes."""
+        model = self.make_model(np.asarray(theta, dtype=float))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            lg = model._logpdf(self._p, self._q)
+        lg = np.where(np.isfinite(lg), lg, -np.inf) + self._logw
+        lg = lg - logsumexp(lg, axis=1, keepdims=True)
+        K = np.asarray(K, dtype=float).reshape(1, 1, -1)
+        return logsumexp(lg[:, :, None] + K * np.log(self._p)[:, :, None], axis=1)
 
     def loglike(self, theta):
         theta = np.asarray(theta, dtype=float)

@@ -128,3 +128,19 @@ def fit_mle(counts: EvalCounts, model: str = "beta", level: float = 0.9, starts=
     return FitResult(like.model_name, "mle", like.param_names, value, low, high, level, loglike=-best.fun,
                      n_problems=like.n_problems, covariance=cov, coords="unconstrained", likelihood=like.name,
                      _model_factory=like.make_model)
+
+
+AUTO_CANDIDATES = ("kumaraswamy", "zi-beta", "beta", "scaled-beta")
+
+
+def compare_mle(counts: EvalCounts, candidates=AUTO_CANDIDATES, level: float = 0.9) -> dict:
+    """Fit each candidate likelihood by maximum likelihood; returns {name: FitResult} sorted by AIC."""
+    fits = {}
+    for name in candidates:
+        try:
+            fits[name] = fit_mle(counts, name, level=level)
+        except DifficultyError:
+            continue
+    if not fits:
+        raise DifficultyError("no candidate model could be fitted to these counts")
+    return dict(sorted(fits.items(), key=lambda kv: kv[1].aic))
