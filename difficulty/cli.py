@@ -270,8 +270,14 @@ def cmd_fit(args) -> int:
             if method == "mcmc":
                 from .fit.mcmc import sample_posterior
 
-                post = sample_posterior(sub, args.model, walkers=args.walkers, steps=args.steps, seed=args.seed,
-                                        level=args.level)
+                import warnings
+
+                with warnings.catch_warnings():  # its warnings are kept in the result and printed
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    post = sample_posterior(sub, args.model, walkers=args.walkers, steps=args.steps,
+                                            seed=args.seed, level=args.level)
+                for w in post.warnings:
+                    print(f"difficulty: warning: {w}", file=sys.stderr)
                 out = post.to_fit_result(args.level).to_dict()
                 for name, d in out.pop("params_extra", {}).items():
                     out["params"][name].update(d)

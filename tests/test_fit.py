@@ -1,0 +1,174 @@
+"""Likelihoods on the (N, c) histogram, maximum likelihood, emcee posteriors, forecasts, backtests."""
+import json
+import math
+import warnings
+
+import arviz as az
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import betaln
+
+from difficulty import DifficultyError, EvalCounts
+from difficulty.backtest import backtest, subsample_counts
+from difficulty.fit import fit_mle, make_likelihood, sample_posterior
+from difficulty.fit.curve import curve_from_counts, fit_curve
+from difficulty.forecast import forecast_pass_at_k
+from difficulty.generate import simulate_beta_counts, simulate_counts
+from difficulty.models import make_model
+
+
+def test_beta_binomial_on_histogram_equals_per_problem_scipy_sum():
+    counts, _ = simulate_beta_counts(2.0, 0.35, 5000, [50, 200, 1000, 10000] * 1250, seed=3)
+    like = make_likelihood("beta", counts)
+    assert like.n.size < 5000  # the histogram is smaller than the data
+    for a, b in [(2.0, 0.35), (0.5, 3.0), (40.0, 0.05)]:
+        ref = stats.betabinom.logpmf(counts.c, counts.n, b, a).sum()  # q = 1 - p ~ Beta(b, a)
+        got = float(like.loglike(np.array([a, b])))
+        assert abs(got - ref) <= 1e-9 * abs(ref)
+    vec = like.loglike(np.array([[2.0, 0.35], [0.5, 3.0]]))
+    assert vec.shape == (2,)
+
+
+def test_beta_binomial_pointwise_against_mpmath():
+    counts = EvalCounts([10, 3000, 7], [0, 17, 7])
+    like = make_likelihood("beta", counts)
+    mp.mp.dps = 40
+    pw = like.pointwise(np.array([1.7, 0.3]))
+    for n, c, v in zip(like.n, like.c, pw):
+        n, c = int(n), int(c)
+        ref = mp.log(mp.binomial(n, c) * mp.beta(c + 0.3, n - c + 1.7) / mp.beta(0.3, 1.7))
+        assert abs(v - float(ref)) < 1e-10
+
+
+def test_zero_inflated_likelihood_matches_direct_formula():
+    counts, _ = simulate_beta_counts(2.0, 0.5, 400, 30, seed=1, ceiling=0.7)
+    like = make_likelihood("zi-beta", counts)
+    a, b, A = 2.0, 0.5, 0.7
+    bb = stats.betabinom.pmf(counts.c, counts.n, b, a)
+    ref = np.sum(np.log(np.where(counts.c == 0, 1 - A + A * bb, A * bb)))
+    assert float(like.loglike(np.array([a, b, A]))) == pytest.approx(ref, rel=1e-10)
+    assert float(like.pointwise(np.array([a, b, A])) @ like.w) == pytest.approx(ref, rel=1e-10)
+
+
+def test_kumaraswamy_binomial_against_mpmath_quadrature():
+    counts = EvalCounts([20, 100, 1000, 1000], [0, 3, 0, 999])
+    like = make_likelihood("kumaraswamy", counts)
+    a, b = 0.3, 3.0
+    pw = like.pointwise(np.array([a, b]))
+    mp.mp.dps = 30
+    for n, c, v in zip(like.n, like.c, pw):
+        n, c = int(n), int(c)
+        f = lambda q: mp.binomial(n, c) * q**c * (1 - q) ** (n - c) * a * b * q ** (a - 1) * (1 - q**a) ** (b - 1)
+        mode = mp.mpf(c + a) / (n + 1)
+        ref = mp.log(mp.quad(f, [0, mode / 10, mode, min(1, 3 * mode + mp.mpf(10) / n), 1]))
+        assert abs(v - float(ref)) < 1e-8, (n, c)
+
+
+def test_mle_recovers_generator_parameters():
+    counts, _ = simulate_beta_counts(2.0, 0.35, 20000, 100, seed=5, ceiling=0.8)
+    fit = fit_mle(counts, "zi-beta", level=0.999)
+    for name, true in zip(fit.param_names, (2.0, 0.35, 0.8)):
+        i = fit.param_names.index(name)
+        assert fit.low[i] < true < fit.high[i], name
+    assert fit.to_dict()["params"]["A"]["value"] == pytest.approx(0.8, abs=0.03)
+
+
+def test_posterior_calibration_small():
+    """90% credible intervals of alpha, beta, A and pass@(10 N) cover the truth in 75-100% of
+    40 generated datasets (binomial standard error of 0.9 coverage at 40 runs: 0.047)."""
+    true = dict(alpha=2.0, beta=0.5, A=0.8)
+    truth_pass = 0.8 * (1 - math.exp(betaln(2.0 + 400, 0.5) - betaln(2.0, 0.5)))
+    hits = np.zeros(4)
+    runs = 40
+    for seed in range(runs):
+        counts, _ = simulate_beta_counts(2.0, 0.5, 300, 40, seed=100 + seed, ceiling=0.8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            post = sample_posterior(counts, "zi-beta", walkers=16, steps=800, seed=seed, progress=False)
+        lo, hi = np.quantile(post.samples, [0.05, 0.95], axis=0)
+        hits[:3] += [(lo[i] <= v <= hi[i]) for i, v in enumerate(true.values())]
+        pk = post.pass_at_k_draws([400])[:, 0]
+        hits[3] += np.quantile(pk, 0.05) <= truth_pass <= np.quantile(pk, 0.95)
+    cover = hits / runs
+    assert np.all(cover >= 0.75), cover
+
+
+def test_posterior_idata_roundtrip_and_rhat_warning(tmp_path):
+    counts, _ = simulate_beta_counts(2.0, 0.5, 300, 40, seed=1)
+    with pytest.warns(RuntimeWarning, match=r"(R-hat|effective sample size) of (alpha|beta)"):
+        post = sample_posterior(counts, "beta", walkers=8, steps=40, progress=False)
+    path = tmp_path / "post.nc"
+    post.save(str(path))
+    back = az.from_netcdf(str(path))
+    assert np.allclose(back.posterior["alpha"].values, post.idata.posterior["alpha"].values)
+    summ = post.summary()
+    assert {"mean", "r_hat", "ess_bulk"} <= set(summ.columns)
+
+
+@pytest.mark.parametrize("c", [0, 40])
+def test_degenerate_data_give_clear_messages(c):
+    counts = EvalCounts([40] * 30, [c] * 30)
+    with pytest.raises(DifficultyError, match="all c ="):
+        fit_mle(counts, "beta")
+    with pytest.raises(DifficultyError, match="pass@k is [01] at every k"):
+        y, cov, n = curve_from_counts(counts, [1, 2, 4, 8])
+        fit_curve([1, 2, 4, 8], y, "beta", n)
+
+
+def test_curve_fit_recovers_beta_parameters():
+    counts, _ = simulate_beta_counts(2.0, 0.35, 20000, 1000, seed=2, ceiling=0.9)
+    k = np.unique(np.round(np.logspace(0, 3, 20)).astype(int))
+    y, cov, n = curve_from_counts(counts, k)
+    fit = fit_curve(k, y, "beta", n_problems=n, cov=cov, level=0.999)
+    for i, true in enumerate((2.0, 0.35, 0.9)):
+        assert fit.low[i] < true < fit.high[i]
+    assert "correlations" in fit.to_dict() and "[[Fit Statistics]]" in fit.extra["report"]
+
+
+def test_forecast_band_covers_model_truth_for_new_problems():
+    m = make_model("beta", alpha=2.0, beta=0.35)
+    sim = simulate_counts(m, 3000, 100, seed=4)
+    f = forecast_pass_at_k(sim.counts, [1e3, 1e6, 1e9], model="beta", target="population")
+    truth = m.pass_at_k(f.k)
+    assert np.all((f.low <= truth) & (truth <= f.high))
+    g = forecast_pass_at_k(sim.counts, [1e4], model="beta")  # these problems: 1 - p_i^k averaged
+    truth_set = np.mean(1 - sim.p ** 1e4)
+    assert g.low[0] <= truth_set <= g.high[0]
+
+
+def test_subsample_is_hypergeometric():
+    counts = EvalCounts([1000] * 20000, [300] * 20000)
+    sub = subsample_counts(counts, 50, np.random.default_rng(0))
+    assert sub.n[0] == 50
+    assert abs(sub.c.mean() - 15) < 4 * math.sqrt(stats.hypergeom(1000, 300, 50).var() / 20000)
+
+
+def test_backtest_and_cli(cli, tmp_path):
+    sim = simulate_counts(make_model("beta", alpha=2.0, beta=0.5), 300, 2000, seed=1)
+    r = backtest(sim.counts, 50, 1000, seeds=2, forecasters=["loglog", "beta-binomial"])
+    t = r.table()
+    assert set(t.index) == {"loglog", "beta-binomial"} and (t["runs"] == 2).all()
+    path = tmp_path / "s.csv"
+    sim.counts.to_frame().to_csv(path, index=False)
+    code, out, err = cli("backtest", path, "--attempts", "50", "--k", "1000", "--seeds", "1", "--forecasters",
+                         "loglog,beta-binomial", "--json")
+    assert code == 0, err and "beta-binomial" in json.loads(out)["forecasters"]
+    code, out, err = cli("fit", path, "--model", "beta", "--method", "mcmc", "--steps", "300", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["method"] == "mcmc" and {"value", "low", "high", "r_hat", "ess"} <= set(r["params"]["alpha"])
+    code, out, err = cli("forecast", path, "--k", "100,100000", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert {"k", "pass_at_k", "low", "high", "model"} <= set(r)
+    curve = tmp_path / "curve.csv"
+    k = np.array([1, 2, 5, 10, 20, 50, 100])
+    curve.write_text("k,pass_at_k\n" + "\n".join(f"{a},{b}" for a, b in zip(k, m_curve(k))))
+    code, out, err = cli("fit", curve, "--model", "beta", "--json")
+    assert code == 0, err and json.loads(out)["method"] == "lsq"
+
+
+def m_curve(k):
+    return make_model("beta", alpha=2.0, beta=0.5, A=0.9).pass_at_k(k)
