@@ -426,6 +426,63 @@ def cmd_rank(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- invert
+def cmd_invert(args) -> int:
+    from .inversion import invert_counts, invert_curve, obtainable_mass
+
+    kind, data = _curve_or_counts(args)
+    source = args.source or ("curve" if kind == "curve" else "counts")
+    if kind == "curve" and source == "counts":
+        raise DifficultyError("--from counts needs per-problem counts; this file is a k,pass_at_k curve")
+
+    def finish(est, k_max):
+        d = est.to_dict()
+        d["k_max"] = k_max
+        mass, lo, hi = obtainable_mass(est, args.budget)
+        d["obtainable_mass"] = {"budget": args.budget, "band": [0.5, 0.99], "mass": mass, "low": lo, "high": hi}
+        return d
+
+    if kind == "curve":
+        k, y, n = data
+        noise = None if n is None else np.sqrt(np.clip(y * (1 - y), 1.0 / n, None) / n)
+        result = finish(invert_curve(k, y, noise=noise, level=args.level, seed=args.seed), float(k.max()))
+    else:
+        def one(sub):
+            if source == "counts":
+                return finish(invert_counts(sub, level=args.level, seed=args.seed), float(sub.n.max()))
+            from .passk import pass_at_k_matrix
+
+            nmin = int(sub.n.min())
+            kk = np.unique(np.round(np.logspace(0, np.log10(nmin), 40)).astype(int))
+            m = pass_at_k_matrix(sub, kk)
+            rng = np.random.default_rng(args.seed)
+            boots = np.array([m[rng.integers(0, m.shape[0], m.shape[0])].mean(axis=0) for _ in range(100)])
+            return finish(invert_curve(kk, m.mean(axis=0), boot_curves=boots, level=args.level, seed=args.seed),
+                          float(nmin))
+
+        result = _per_group(data, one, args.group_col is not None)
+    if args.json:
+        print_json(result)
+        return 0
+    blocks = result["groups"] if "groups" in result else {"": result}
+    for name, r in blocks.items():
+        lvl = int(round(100 * r["level"]))
+        print(f"{('[' + name + ']  ') if name else ''}difficulty density by {r['method']}"
+              + (f" (regularization {r['regularization']:.3g})" if r["regularization"] is not None else ""))
+        print(f"  never solved (p = 1): {r['never_solved']:.4f}   always solved (p = 0): {r['always_solved']:.4f}")
+        om = r["obtainable_mass"]
+        band = f" [{om['low']:.4f}, {om['high']:.4f}]" if om["low"] is not None else ""
+        print(f"  difficult but obtainable within {om['budget']:g} attempts: {om['mass']:.4f}{band}")
+        print(f"  note: {r['note']}")
+        print(f"{'sigma':>12}  {'density':>12}  {f'{lvl}% band':>27}")
+        step = max(1, len(r["sigma"]) // 15)
+        for i in range(0, len(r["sigma"]), step):
+            lo = r["low"][i] if r["low"] is not None else float("nan")
+            hi = r["high"][i] if r["high"] is not None else float("nan")
+            print(f"{r['sigma'][i]:>12.4g}  {r['density'][i]:>12.4g}  [{lo:>12.4g}, {hi:>12.4g}]")
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -555,6 +612,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rank)
+
+    p = sub.add_parser(allow_abbrev=False, name="invert", help="recover the difficulty density f(sigma) (Eq. 10)",
+                       formatter_class=fmt,
+                       description="Recover the perceived-difficulty density f(sigma), sigma = log(1/p), with a band: "
+                                   "from per-problem counts (NPMLE by EM, default for counts) or from the aggregate "
+                                   "curve (Tikhonov-regularised NNLS, strength by the discrepancy principle). Works "
+                                   "on a k,pass_at_k CSV too.",
+                       epilog=EPILOG_FMT.format("difficulty invert results.csv --from counts --json"))
+    _add_data_args(p)
+    p.add_argument("--from", dest="source", choices=["curve", "counts"], help="what to invert (default: counts when present)")
+    p.add_argument("--method", choices=["tikhonov-nnls", "npmle-em"], help="(implied by --from)")
+    p.add_argument("--budget", type=float, default=1000, help="K for the difficult-but-obtainable mass")
+    p.add_argument("--level", type=_level, default=0.9)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_invert)
     return parser
 
 
