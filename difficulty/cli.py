@@ -483,6 +483,49 @@ def cmd_invert(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- analyze / demo
+def _report_opts(args):
+    return dict(force=args.force, budget=args.budget, target=args.target, prompt_tokens=args.prompt_tokens,
+                decode_tokens=args.decode_tokens, flops_per_token=args.flops_per_token)
+
+
+def cmd_analyze(args) -> int:
+    from .report import analyze
+
+    counts = _load(args)
+    print(f"difficulty: analysing {counts.n_problems} problems from {args.data}", file=sys.stderr)
+    summary = analyze(counts, args.output, **_report_opts(args))
+    print(f"wrote {os.path.join(args.output, 'report.md')} ({summary['seconds']:.1f} s)")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .report import analyze, demo_data
+
+    counts, truths = demo_data(seed=args.seed)
+    print(f"difficulty: demo on built-in generated data ({counts.n_problems} problems, {len(truths)} models "
+          f"of known difficulty)", file=sys.stderr)
+    summary = analyze(counts, args.output, truths=truths, **_report_opts(args))
+    for name, g in summary["groups"].items():
+        t = truths[name]
+        post = g["posterior"]["summary"]
+        print(f"  {name:>13}: alpha {post['alpha']['mean']:.3f} (true {t.alpha:g}), beta {post['beta']['mean']:.3f} "
+              f"(true {t.beta:g}), A {post['A']['mean']:.3f} (true {t.ceiling:g}); "
+              f"{g['ranking']['n_selected']} problems selected")
+    print(f"wrote {os.path.join(args.output, 'report.md')} ({summary['seconds']:.1f} s)")
+    return 0
+
+
+def _add_report_args(p):
+    p.add_argument("--budget", type=float, default=None,
+                   help="K for ranking and the obtainable mass (default: the median number of attempts)")
+    p.add_argument("--target", type=_level, default=0.9, help="coverage target for the cost plan (default 0.9)")
+    p.add_argument("--prompt-tokens", type=float, default=500.0, help="N_p for the cost plan")
+    p.add_argument("--decode-tokens", type=float, default=300.0, help="N_d for the cost plan")
+    p.add_argument("--flops-per-token", type=float, default=1.0, help="F for the cost plan (1: cost in tokens)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -628,6 +671,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_invert)
+
+    p = sub.add_parser(allow_abbrev=False, name="analyze", help="everything, as a report folder", formatter_class=fmt,
+                       description="Exact pass@k, model fits and comparison, posterior with diagnostics, forecasts, "
+                                   "difficulty density, ranked problems and the cost plan: writes report.md, PNG "
+                                   "figures, summary.json, ranked.csv and the posteriors (netCDF) into -o DIR.",
+                       epilog=EPILOG_FMT.format("difficulty analyze results.csv --group-col model -o report"))
+    _add_data_args(p)
+    p.add_argument("-o", "--output", default="difficulty-report", help="output folder (default difficulty-report)")
+    _add_report_args(p)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(allow_abbrev=False, name="demo", help="the full report on built-in generated data", formatter_class=fmt,
+                       description="Generate three models' evaluation counts with known difficulty distributions and "
+                                   "run `analyze` on them; the truth is drawn on the figures.",
+                       epilog=EPILOG_FMT.format("difficulty demo -o difficulty-demo --force"))
+    p.add_argument("-o", "--output", default="difficulty-demo", help="output folder (default difficulty-demo)")
+    p.add_argument("--seed", type=int, default=0)
+    _add_report_args(p)
+    p.set_defaults(func=cmd_demo)
     return parser
 
 
