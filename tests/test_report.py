@@ -1,0 +1,78 @@
+"""`difficulty analyze` / `demo`: the report folder is whole or absent, and carries every section."""
+import json
+import os
+
+import pytest
+
+from difficulty import DifficultyError
+from difficulty.generate import simulate_counts
+from difficulty.models import make_model
+
+
+def _data(tmp_path):
+    rows = []
+    for g, m in {"a": make_model("beta", alpha=2, beta=0.5, A=0.9), "b": make_model("beta", alpha=4, beta=0.3)}.items():
+        sim = simulate_counts(m, 120, 60, seed=len(g))
+        df = sim.counts.to_frame()
+        df.insert(0, "model", g)
+        rows.append(df)
+    import pandas as pd
+
+    p = tmp_path / "r.csv"
+    pd.concat(rows).to_csv(p, index=False)
+    return p
+
+
+def test_analyze_writes_every_part_and_refuses_to_overwrite(cli, tmp_path):
+    data = _data(tmp_path)
+    out = tmp_path / "rep"
+    code, txt, err = cli("analyze", data, "--group-col", "model", "-o", out)
+    assert code == 0, err
+    names = set(os.listdir(out))
+    assert {"report.md", "summary.json", "ranked.csv", "posterior_a.nc", "posterior_b.nc"} <= names
+    for kind in ("passk", "loss", "density", "pairs", "cost", "ranking"):
+        assert f"{kind}_a.png" in names
+    s = json.loads((out / "summary.json").read_text())
+    g = s["groups"]["a"]
+    assert {"pass_at_k", "model_comparison", "posterior", "forecast", "density", "ranking", "cost_plan"} <= set(g)
+    md = (out / "report.md").read_text()
+    for section in ("### pass@k", "### Models", "### Forecast", "### Perceived-difficulty density",
+                    "### Difficult but obtainable", "### Cost", "R-hat"):
+        assert section in md
+    code, _, err = cli("analyze", data, "--group-col", "model", "-o", out)
+    assert code == 2 and "--force" in err
+
+
+def test_interrupted_analysis_leaves_no_half_report(tmp_path, monkeypatch):
+    from difficulty import report
+
+    data = _data(tmp_path)
+    from difficulty.io import load_counts
+
+    counts = load_counts(str(data), group_col="model")
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("difficulty.ranking.rank_problems", boom)
+    with pytest.raises(KeyboardInterrupt):
+        report.analyze(counts, str(tmp_path / "rep"), quiet=True)
+    assert not (tmp_path / "rep").exists()
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".difficulty-report-")]
+
+
+def test_analyze_output_folder_must_have_a_parent(tmp_path):
+    from difficulty.report import analyze
+
+    with pytest.raises(DifficultyError, match="does not exist"):
+        analyze(None, str(tmp_path / "no" / "such" / "dir"))
+
+
+def test_every_subcommand_has_help_with_an_example():
+    from difficulty.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        text = p.format_help()
+        assert "example:" in text and f"difficulty {name}" in text, name
