@@ -146,7 +146,7 @@ def _discrepancy(Kw, yw, D, target):
         r = Kw @ x - yw
         return float(r @ r), x
 
-    lo, hi = -25.0, 15.0
+    lo, hi = -30.0, 45.0
     c_lo, x_lo = chi2(lo)
     if c_lo > target:  # even no smoothing misses the target: take the least smoothing
         return math.exp(lo), x_lo
@@ -177,7 +177,7 @@ NOTE = ("mass at sigma below ~1/k_max ({:.3g}) cannot be told apart from 'never 
 
 # ------------------------------------------------------------------ from the aggregate curve
 def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: float = 0.9, n_boot: int = 100,
-                 boot_curves=None, seed=0) -> DensityEstimate:
+                 boot_curves=None, n_problems: int | None = None, seed=0) -> DensityEstimate:
     """Tikhonov-NNLS inversion of an aggregate pass@k curve (module docstring).
 
     ``noise``: standard deviation of each pass@k value (scalar or array). ``cov``: their
@@ -217,13 +217,19 @@ def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: f
     if boot_curves is not None:
         curves = boot_curves
     else:
-        fitted = K @ x
+        fitted = np.tile(K @ x, (n_boot, 1))
+        if n_problems:
+            atoms = np.concatenate([np.exp(-sigma), [1.0, 0.0]])
+            probs = np.clip(x, 0, None) / np.clip(x, 0, None).sum()
+            for b in range(n_boot):
+                draw = rng.multinomial(int(n_problems), probs) / n_problems
+                fitted[b] = (draw[None, :] * atoms[None, :] ** k[:, None]).sum(axis=1)
         if cov is not None:
             curves = 1 - (fitted + (np.linalg.cholesky(cov) @ rng.standard_normal((k.size, n_boot))).T)
         else:
             curves = 1 - (fitted + sd * rng.standard_normal((n_boot, k.size)))
-    for c in curves:
-        xb = _nnls_tikhonov(Kw, white(1.0 - np.clip(c, 0, 1)), lam, D)
+    for c in curves:  # each replicate chooses its own strength, so the band carries that choice too
+        _, xb = _discrepancy(Kw, white(1.0 - np.clip(c, 0, 1)), D, target=float(k.size))
         reps.append(xb)
     reps = np.array(reps) if reps else x[None, :]
     est.weights_boot, est.never_boot = reps[:, :-2], reps[:, -2]
