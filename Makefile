@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(EXTRAS)
-EXTRAS ?= test
+EXTRAS ?= test,vae
 
 .PHONY: demo test bench clean
 

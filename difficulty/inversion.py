@@ -148,8 +148,8 @@ def _discrepancy(Kw, yw, D, target):
 
     lo, hi = -30.0, 45.0
     c_lo, x_lo = chi2(lo)
-    if c_lo > target:  # even no smoothing misses the target: take the least smoothing
-        return math.exp(lo), x_lo
+    if c_lo > target:  # even the closest fit misses: the noise was underestimated; allow that much more
+        target = c_lo + target
     c_hi, x_hi = chi2(hi)
     if c_hi <= target:
         return math.exp(hi), x_hi
