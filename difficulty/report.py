@@ -67,6 +67,13 @@ def _analyze_group(name, counts: EvalCounts, folder, opts, truth=None, quiet=Fal
     out["posterior"] = {"likelihood": post.likelihood.name, "steps": post.steps, "burn": post.burn, "thin": post.thin,
                         "tau": post.tau.tolist(), "warnings": post.warnings,
                         "summary": {p: {c: float(summ.loc[p, c]) for c in summ.columns} for p in post.param_names}}
+    from .fit.mcmc import compare_loo
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        post_b = sample_posterior(counts, "beta", walkers=32, steps=1000, progress=False)
+        loo = compare_loo({"zi-beta-binomial": post, "beta-binomial": post_b}, max_draws=300)
+    out["loo"] = {name: {c: float(loo.loc[name, c]) for c in loo.columns} for name in loo.index}
     post_path = os.path.join(folder, f"posterior_{tag}.nc")
     post.save(post_path)
     _log(f"[{name}] posterior: {post.steps} steps, tau {np.max(post.tau):.0f}", quiet)
@@ -182,6 +189,14 @@ def _markdown(summary, truths=None):
         for m in g["model_comparison"]:
             ps = "; ".join(f"{n} = {d['value']:.4g} [{d['low']:.4g}, {d['high']:.4g}]" for n, d in m["params"].items())
             L.append(f"| {m['likelihood']} | {m['loglike']:.2f} | {m['aic']:.2f} | {ps} |")
+        L.append("")
+        L.append("Leave-one-problem-out comparison of two posteriors (PSIS-LOO, arviz; higher elpd is better):")
+        L.append("")
+        L.append("| posterior | elpd_loo | se | difference to best | se of difference | elpd_waic | max Pareto k |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        for n, r in g["loo"].items():
+            L.append(f"| {n} | {r['elpd_loo']:.2f} | {r['se']:.2f} | {r['elpd_diff']:.2f} | {r['dse']:.2f} | "
+                     f"{r['elpd_waic']:.2f} | {r['pareto_k_max']:.2f} |")
         L.append("")
         p = g["posterior"]
         L.append(f"Posterior of the zero-inflated Beta model (p ~ Beta(alpha, beta) on a solvable fraction A): "

@@ -200,9 +200,10 @@ def trial_correlation(errors):
 
 def eigen_power_law(E, rank_range=None):
     """Eigenvalues of E (descending) and the exponent kappa of lambda_r ~ r^(-kappa), fitted by
-    least squares in log-log over ranks 2 .. k/4 (the first eigenvalue is the mean mode)."""
+    least squares in log-log over ranks 2 .. rank/4 (the first eigenvalue is the mean mode; E has
+    at most as many non-zero eigenvalues as there are images)."""
     lam = np.sort(np.linalg.eigvalsh(E))[::-1]
-    k = lam.size
+    k = int(np.sum(lam > 1e-10 * lam[0]))  # the rank: E has at most n (images) non-zero eigenvalues
     lo, hi = rank_range or (2, max(3, k // 4))
     r = np.arange(1, k + 1)
     sel = (r >= lo) & (r <= hi) & (lam > 0)

@@ -44,8 +44,9 @@ for j in range(0, 400, 80):
 axes[1].set_xlabel("relative error (Eq. 16)")
 axes[1].set_title("errors across 1,000 attempts")
 axes[1].legend(fontsize=7)
-r = np.arange(1, lam.size + 1)
-axes[2].loglog(r, np.clip(lam, 1e-12, None), ".", ms=2)
+pos = lam > 1e-10 * lam[0]
+r = np.arange(1, pos.sum() + 1)
+axes[2].loglog(r, lam[pos], ".", ms=2)
 axes[2].loglog(r, np.exp(intercept) * r ** (-kappa), "r-", label=f"power law, kappa = {kappa:.3f}")
 axes[2].set_xlabel("rank")
 axes[2].set_ylabel("eigenvalue of E (Eq. 17)")

@@ -172,3 +172,27 @@ def test_backtest_and_cli(cli, tmp_path):
 
 def m_curve(k):
     return make_model("beta", alpha=2.0, beta=0.5, A=0.9).pass_at_k(k)
+
+
+def test_loo_on_the_histogram_equals_arviz_on_every_problem():
+    """Weighted PSIS-LOO over distinct (N, c) pairs = arviz's LOO over all problems."""
+    counts, _ = simulate_beta_counts(2.0, 0.5, 300, 20, seed=9, ceiling=0.8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        posts = {m: sample_posterior(counts, m, walkers=16, steps=600, progress=False) for m in ("zi-beta", "beta")}
+        from difficulty.fit import compare_loo
+
+        table = compare_loo(posts, max_draws=300, seed=1)
+    assert list(table.columns[:4]) == ["elpd_loo", "se", "elpd_diff", "dse"]
+    post = posts["zi-beta"]
+    rng = np.random.default_rng(1)
+    draws = post.samples[rng.choice(post.samples.shape[0], 300, replace=False)]
+    ll = np.array([stats.betabinom.logpmf(counts.c, counts.n, t[1], t[0]) for t in draws])
+    ll = np.where(counts.c[None, :] == 0, np.log(1 - draws[:, 2:3] + draws[:, 2:3] * np.exp(ll)),
+                  np.log(draws[:, 2:3]) + ll)
+    idata = az.from_dict(posterior={"alpha": draws[None, :, 0]}, log_likelihood={"c": ll[None]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = az.loo(idata)
+    assert table.loc["zi-beta", "elpd_loo"] == pytest.approx(ref.elpd_loo, abs=0.5)
+    assert table.loc["zi-beta", "se"] == pytest.approx(ref.se, rel=0.05)

@@ -210,3 +210,47 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     samples = chain.reshape(-1, ndim)
     return Posterior(like, samples, idata, np.asarray(tau), done, burn, thin, mle, notes)
+
+
+def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):
+    """PSIS-LOO and WAIC (arviz) of several posteriors on the same counts, best first.
+
+    Leaving one problem out depends only on that problem's (N, c), so the pointwise values are
+    computed once per distinct pair and weighted by its multiplicity. Returns a pandas DataFrame
+    with elpd_loo, se, the difference to the best with its standard error (paired over
+    problems), p_loo, elpd_waic and the largest Pareto k.
+    """
+    import arviz as az
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    pointwise, rows = {}, {}
+    for name, post in posteriors.items():
+        like = post.likelihood
+        s = post.samples
+        draws = s[rng.choice(s.shape[0], min(max_draws, s.shape[0]), replace=False)]
+        ll = np.array([like.pointwise(t) for t in draws])  # (draws, pairs)
+        idata = az.from_dict(posterior={n: draws[None, :, i] for i, n in enumerate(like.param_names)},
+                             log_likelihood={"c": ll[None, :, :]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loo = az.loo(idata, pointwise=True)
+            waic = az.waic(idata, pointwise=True)
+        w = like.w
+        n = w.sum()
+        li = np.asarray(loo.loo_i)
+        wi = np.asarray(waic.waic_i)
+        pointwise[name] = (li, w, like.hist)
+        elpd = float(w @ li)
+        se = float(np.sqrt(w @ (li - elpd / n) ** 2))  # sqrt(n var), var over problems
+        rows[name] = {"elpd_loo": elpd, "se": se, "p_loo": float(w @ (np.log(np.mean(np.exp(ll - ll.max(0)), 0)) + ll.max(0) - li)),  # lppd - elpd
+                      "elpd_waic": float(w @ wi), "pareto_k_max": float(np.max(np.asarray(loo.pareto_k)))}
+    best = max(rows, key=lambda k: rows[k]["elpd_loo"])
+    lb, wb, hb = pointwise[best]
+    for name, (li, w, h) in pointwise.items():
+        # per-problem difference: both are indexed by the same histogram of the same counts
+        d = lb[hb.inverse] - li[h.inverse]
+        rows[name]["elpd_diff"] = float(d.sum())
+        rows[name]["dse"] = float(np.sqrt(d.size * d.var()))
+    df = pd.DataFrame(rows).T.sort_values("elpd_loo", ascending=False)
+    return df[["elpd_loo", "se", "elpd_diff", "dse", "p_loo", "elpd_waic", "pareto_k_max"]]
