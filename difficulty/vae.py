@@ -205,7 +205,7 @@ def eigen_power_law(E, rank_range=None):
     lam = np.sort(np.linalg.eigvalsh(E))[::-1]
     k = int(np.sum(lam > 1e-10 * lam[0]))  # the rank: E has at most n (images) non-zero eigenvalues
     lo, hi = rank_range or (2, max(3, k // 4))
-    r = np.arange(1, k + 1)
+    r = np.arange(1, lam.size + 1)
     sel = (r >= lo) & (r <= hi) & (lam > 0)
     if sel.sum() < 2:
         raise DifficultyError("too few positive eigenvalues to fit a power law")
