@@ -180,6 +180,10 @@ def _markdown(summary, truths=None):
         for k, v, lo, hi in zip(pk["k"], pk["pass_at_k"], pk["low"], pk["high"]):
             L.append(f"| {k} | {v:.4f} | [{lo:.4f}, {hi:.4f}] |")
         L.append("")
+        if "skipped" in g:
+            L.append(f"Nothing more can be fitted for this group: {g['skipped']}.")
+            L.append("")
+            continue
         L.append(f"![pass@k]({g['figures']['pass_at_k']})")
         L.append("")
         L.append("### Models")
@@ -288,13 +292,26 @@ def analyze(counts: EvalCounts, out_dir: str, *, force=False, budget=None, targe
         groups = {}
         tables = []
         for name, sub in counts.groups().items():
-            res, table = _analyze_group(name, sub, tmp, opts, None if not truths else truths.get(name), quiet)
+            try:
+                res, table = _analyze_group(name, sub, tmp, opts, None if not truths else truths.get(name), quiet)
+            except DifficultyError as e:  # e.g. nothing ever solved: report what can be said, go on
+                from .passk import estimate_pass_at_k
+
+                nmin = int(sub.n.min())
+                k_obs = np.unique(np.round(np.logspace(0, math.log10(nmin), 15)).astype(int))
+                res = {"group": name, "n_problems": sub.n_problems, "attempts_min": nmin,
+                       "attempts_max": int(sub.n.max()), "successes_total": int(sub.c.sum()),
+                       "pass_at_k": estimate_pass_at_k(sub, k_obs).to_dict(), "skipped": str(e)}
+                _log(f"[{name}] only pass@k: {e}", quiet)
+                groups[name] = res
+                continue
             groups[name] = res
             table.insert(0, "group", name)
             tables.append(table)
         import pandas as pd
 
-        pd.concat(tables, ignore_index=True).to_csv(os.path.join(tmp, "ranked.csv"), index=False)
+        if tables:
+            pd.concat(tables, ignore_index=True).to_csv(os.path.join(tmp, "ranked.csv"), index=False)
         summary = {"source": counts.source, "version": __version__, "groups": groups,
                    "seconds": time.perf_counter() - t0, "options": opts}
         if truths:

@@ -76,3 +76,20 @@ def test_every_subcommand_has_help_with_an_example():
     for name, p in sub.choices.items():
         text = p.format_help()
         assert "example:" in text and f"difficulty {name}" in text, name
+
+
+def test_a_group_with_nothing_solved_gets_pass_at_k_only(cli, tmp_path):
+    import pandas as pd
+
+    sim = simulate_counts(make_model("beta", alpha=2, beta=0.5), 80, 40, seed=1)
+    df = sim.counts.to_frame()
+    df.insert(0, "model", "good")
+    zero = df.copy()
+    zero["model"], zero["c"] = "never", 0
+    p = tmp_path / "r.csv"
+    pd.concat([df, zero]).to_csv(p, index=False)
+    code, _, err = cli("analyze", p, "--group-col", "model", "-o", tmp_path / "rep")
+    assert code == 0, err
+    s = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert "all c = 0" in s["groups"]["never"]["skipped"] and "forecast" in s["groups"]["good"]
+    assert "Nothing more can be fitted" in (tmp_path / "rep" / "report.md").read_text()

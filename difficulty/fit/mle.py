@@ -135,12 +135,14 @@ AUTO_CANDIDATES = ("kumaraswamy", "zi-beta", "beta", "scaled-beta")
 
 def compare_mle(counts: EvalCounts, candidates=AUTO_CANDIDATES, level: float = 0.9) -> dict:
     """Fit each candidate likelihood by maximum likelihood; returns {name: FitResult} sorted by AIC."""
-    fits = {}
+    fits, reasons = {}, []
     for name in candidates:
         try:
             fits[name] = fit_mle(counts, name, level=level)
-        except DifficultyError:
+        except DifficultyError as e:
+            reasons.append(str(e))
             continue
     if not fits:
-        raise DifficultyError("no candidate model could be fitted to these counts")
+        reason = reasons[0] if reasons and all(r == reasons[0] for r in reasons) else "; ".join(dict.fromkeys(reasons))
+        raise DifficultyError(f"no candidate model could be fitted to these counts: {reason}")
     return dict(sorted(fits.items(), key=lambda kv: kv[1].aic))
