@@ -191,7 +191,10 @@ def _markdown(summary, truths=None):
         L.append("| likelihood | log-likelihood | AIC | parameters (90% interval) |")
         L.append("|---|---:|---:|---|")
         for m in g["model_comparison"]:
-            ps = "; ".join(f"{n} = {d['value']:.4g} [{d['low']:.4g}, {d['high']:.4g}]" for n, d in m["params"].items())
+            ps = "; ".join(f"{n} = {d['value']:.4g} " + (f"[{d['low']:.4g}, {d['high']:.4g}]"
+                                                          if np.isfinite(d["low"]) and np.isfinite(d["high"])
+                                                          else "(at the edge of its range: no interval)")
+                           for n, d in m["params"].items())
             L.append(f"| {m['likelihood']} | {m['loglike']:.2f} | {m['aic']:.2f} | {ps} |")
         L.append("")
         L.append("Leave-one-problem-out comparison of two posteriors (PSIS-LOO, arviz; higher elpd is better):")

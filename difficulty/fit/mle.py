@@ -82,6 +82,12 @@ def numerical_hessian(f, x, step=1e-4):
     return H
 
 
+def _put(z, idx, values):
+    out = np.array(z, dtype=float)
+    out[idx] = values
+    return out
+
+
 def _maximise(like: CountLikelihood, starts=None):
     def nll(z):
         with np.errstate(all="ignore"):
@@ -113,18 +119,26 @@ def fit_mle(counts: EvalCounts, model: str = "beta", level: float = 0.9, starts=
     z = best.x
     if best.fun >= 1e299:
         raise DifficultyError(f"maximum likelihood for {like.name} failed: no finite likelihood found")
-    H = numerical_hessian(nll, z)
-    try:
-        cov = np.linalg.inv(H)
-        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        cov = np.full((z.size, z.size), np.nan)
+    # parameters driven to a bound of their range (e.g. A -> 1) have no Laplace interval: their
+    # row of the Hessian is dropped and their interval reported as unknown (NaN, null in JSON)
+    free = np.abs(z) < 12.0
+    cov = np.full((z.size, z.size), np.nan)
+    if free.any():
+        idx = np.flatnonzero(free)
+        H = numerical_hessian(lambda zf: nll(np.where(free, _put(z, idx, zf), z)), z[idx])
+        try:
+            sub = np.linalg.inv(H)
+            if np.all(np.isfinite(sub)) and np.all(np.diag(sub) > 0):
+                cov[np.ix_(idx, idx)] = sub
+        except np.linalg.LinAlgError:
+            pass
     zq = stats.norm.ppf(0.5 + level / 2)
     sd = np.sqrt(np.diag(cov))
     value = like.from_unconstrained(z)
-    low = like.from_unconstrained(z - zq * np.nan_to_num(sd, nan=np.inf))
-    high = like.from_unconstrained(z + zq * np.nan_to_num(sd, nan=np.inf))
+    low = like.from_unconstrained(z - zq * sd)
+    high = like.from_unconstrained(z + zq * sd)
+    if not free.all():
+        cov = np.where(np.isfinite(cov), cov, 0.0) if free.any() else None
     return FitResult(like.model_name, "mle", like.param_names, value, low, high, level, loglike=-best.fun,
                      n_problems=like.n_problems, covariance=cov, coords="unconstrained", likelihood=like.name,
                      _model_factory=like.make_model)
