@@ -30,8 +30,8 @@ class BetaModel(DifficultyModel):
 
     name = "beta"
     params_spec = (
-        Param("alpha", 0, 1e6, doc="Beta shape on p (failure probability)"),
-        Param("beta", 0, 1e6, doc="Beta shape on 1 - p; the power-law exponent of the inference loss"),
+        Param("alpha", 0, 1e15, doc="Beta shape on p (failure probability)"),
+        Param("beta", 0, 1e15, doc="Beta shape on 1 - p; the power-law exponent of the inference loss"),
         Param("A", 0, 1, default=1.0, doc="ceiling: fraction of problems ever solvable", closed_high=True),
     )
 

@@ -80,8 +80,8 @@ class KumaraswamyModel(SuccessDensityModel):
 
     name = "kumaraswamy"
     params_spec = (
-        Param("a", 0, 1e4, doc="Kumaraswamy shape at q = 0: the power-law exponent"),
-        Param("b", 0, 1e6, doc="Kumaraswamy shape at q = 1"),
+        Param("a", 0, 1e15, doc="Kumaraswamy shape at q = 0: the power-law exponent"),
+        Param("b", 0, 1e15, doc="Kumaraswamy shape at q = 1"),
         Param("A", 0, 1, default=1.0, doc="ceiling", closed_high=True),
     )
 
@@ -110,8 +110,8 @@ class ScaledBetaModel(SuccessDensityModel):
 
     name = "scaled-beta"
     params_spec = (
-        Param("alpha", 0, 1e4, doc="Beta shape of q at 0: the power-law exponent"),
-        Param("beta", 0, 1e6, doc="Beta shape of q at scale"),
+        Param("alpha", 0, 1e15, doc="Beta shape of q at 0: the power-law exponent"),
+        Param("beta", 0, 1e15, doc="Beta shape of q at scale"),
         Param("scale", 0, 1, doc="largest success probability", closed_high=True),
         Param("A", 0, 1, default=1.0, doc="ceiling", closed_high=True),
     )
