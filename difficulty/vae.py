@@ -20,13 +20,13 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
 from .counts import EvalCounts
 from .errors import DifficultyError
+from .progress import progress_bar
 
 __all__ = ["load_images", "train_vae", "sample_errors", "relative_error", "trial_correlation",
            "eigen_power_law", "effective_k_prediction", "empirical_pass_at_k", "VAEResult", "run_vae_experiment"]
@@ -121,16 +121,6 @@ def _build(torch, dim, hidden=400, latent=20):
     return VAE()
 
 
-def _progress(label, done, total, enabled):
-    if enabled:
-        width = 30
-        fill = int(width * done / max(total, 1))
-        sys.stderr.write(f"\r  {label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def train_vae(images, epochs=1000, batch_size=400, lr=1e-3, seed=0, progress=None):
     """Train the VAE on the images (BCE + KL, Adam); deterministic on CPU for a seed.
 
@@ -144,7 +134,7 @@ def train_vae(images, epochs=1000, batch_size=400, lr=1e-3, seed=0, progress=Non
     x = torch.from_numpy(np.asarray(images, dtype=np.float32))
     model = _build(torch, x.shape[1])
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    show = sys.stderr.isatty() if progress is None else progress
+    report = progress_bar("training", progress)
     for epoch in range(int(epochs)):
         perm = torch.randperm(x.shape[0], generator=gen)
         for start in range(0, x.shape[0], batch_size):
@@ -157,7 +147,7 @@ def train_vae(images, epochs=1000, batch_size=400, lr=1e-3, seed=0, progress=Non
             loss.backward()
             opt.step()
         if (epoch + 1) % max(1, epochs // 50) == 0 or epoch + 1 == epochs:
-            _progress("training", epoch + 1, epochs, show)
+            report(epoch + 1, epochs)
     model.eval()
     return model
 
@@ -176,7 +166,7 @@ def sample_errors(model, images, attempts=1000, temperature=1.1, seed=0, chunk=1
     n = x.shape[0]
     out = np.empty((n, int(attempts)), dtype=np.float64)
     norms = torch.linalg.norm(x, dim=1)
-    show = sys.stderr.isatty() if progress is None else progress
+    report = progress_bar("sampling", progress)
     with torch.no_grad():
         mu, logvar = model.encode(x)
         std = torch.exp(0.5 * logvar)
@@ -187,7 +177,7 @@ def sample_errors(model, images, attempts=1000, temperature=1.1, seed=0, chunk=1
             recon = model.decode(z)  # (m, n, dim)
             err = torch.linalg.norm(recon - x[None], dim=2) / norms[None]
             out[:, start:start + m] = err.T.double().numpy()
-            _progress("sampling", start + m, attempts, show)
+            report(start + m, attempts)
     return out
 
 

@@ -206,3 +206,15 @@ def test_extreme_parameters_give_numbers_without_warnings(params):
         for v in (m.pass_at_k(k), m.inference_loss(k), m.density_sigma([1e-8, 1.0, 500.0]), m.laplace_transform(k)):
             assert np.all(np.isfinite(v)) and np.all(v >= 0)
         assert np.all(np.diff(m.pass_at_k(k)) >= 0)
+
+
+def test_curve_models_are_one_family_in_two_parameterisations():
+    """Brown: pass@k = exp(a k^b); Schaeffer: -log pass@k = a k^-b (computed here with math)."""
+    brown = make_model("exp-power-law", a=-2.0, b=-0.3)
+    schaeffer = make_model("power-law", a=2.0, b=0.3)
+    for k in (1.0, 10.0, 1e6):
+        ref = math.exp(-2.0 * k ** -0.3)
+        assert float(brown.pass_at_k(k)) == pytest.approx(ref, rel=1e-14)
+        assert float(schaeffer.pass_at_k(k)) == pytest.approx(ref, rel=1e-14)
+        assert float(schaeffer.inference_loss(k)) == pytest.approx(-math.expm1(-2.0 * k ** -0.3), rel=1e-13)
+    assert schaeffer.tail_exponent == brown.tail_exponent == pytest.approx(0.3)

@@ -17,6 +17,7 @@ import emcee
 import numpy as np
 
 from ..counts import EvalCounts
+from ..progress import progress_bar
 from ..errors import DifficultyError
 from .likelihood import CountLikelihood, make_likelihood
 from .mle import FitResult, _maximise
@@ -114,22 +115,6 @@ def _max_rhat(sampler, burn):
     return float(np.max([az.rhat(np.swapaxes(chain[..., i], 0, 1)) for i in range(chain.shape[-1])]))
 
 
-def _progress(enabled):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-
-    def report(done, total):
-        if enabled:
-            width = 30
-            fill = int(width * done / max(total, 1))
-            sys.stderr.write(f"\r  sampling [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
-            if done >= total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    return report
-
-
 def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32, steps: int | None = None,
                      max_steps: int = 20000, log_prior=None, seed=0, progress=None, level: float = 0.9) -> Posterior:
     """Sample the posterior of a per-problem likelihood with emcee (see module docstring)."""
@@ -163,7 +148,7 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
     p0 = z_hat + 0.1 * scale * rng.standard_normal((walkers, ndim))
     sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
-    report = _progress(progress)
+    report = progress_bar("sampling", progress)
     notes = []
     state = p0
     if steps is not None:

@@ -23,23 +23,28 @@ class ExpPowerLawModel(PassCurveModel):
         Param("b", -50, 0, doc="exponent (< 0)"),
     )
 
+    def _exponent_form(self):
+        """(a, b) of log pass@k = a k^b."""
+        return self.params["a"], self.params["b"]
+
     def pass_at_k(self, k):
-        k = _as_k(k)
+        a, b = self._exponent_form()
         with np.errstate(divide="ignore"):
-            return np.exp(self.a * k ** self.b)
+            return np.exp(a * _as_k(k) ** b)
 
     def inference_loss(self, k):
         """1 - pass@k = -expm1(a k^b): accurate when pass@k is within 1e-300 of 1."""
-        k = _as_k(k)
+        a, b = self._exponent_form()
         with np.errstate(divide="ignore"):
-            return -np.expm1(self.a * k ** self.b)
+            return -np.expm1(a * _as_k(k) ** b)
 
     def inference_loss_asymptote(self, k):
-        return -self.a * np.asarray(k, dtype=float) ** self.b
+        a, b = self._exponent_form()
+        return -a * np.asarray(k, dtype=float) ** b
 
     @property
     def tail_exponent(self):
-        return -self.b
+        return -self._exponent_form()[1]
 
 
 class NegLogPowerLawModel(ExpPowerLawModel):
@@ -51,23 +56,5 @@ class NegLogPowerLawModel(ExpPowerLawModel):
         Param("b", 0, 50, doc="power-law exponent of -log pass@k (> 0)"),
     )
 
-    def __init__(self, **params):
-        PassCurveModel.__init__(self, **params)
-        self._a_exp, self._b_exp = -self.params["a"], -self.params["b"]
-
-    def pass_at_k(self, k):
-        k = _as_k(k)
-        with np.errstate(divide="ignore"):
-            return np.exp(self._a_exp * k ** self._b_exp)
-
-    def inference_loss(self, k):
-        k = _as_k(k)
-        with np.errstate(divide="ignore"):
-            return -np.expm1(self._a_exp * k ** self._b_exp)
-
-    def inference_loss_asymptote(self, k):
-        return self.params["a"] * np.asarray(k, dtype=float) ** (-self.params["b"])
-
-    @property
-    def tail_exponent(self):
-        return self.params["b"]
+    def _exponent_form(self):
+        return -self.params["a"], -self.params["b"]
