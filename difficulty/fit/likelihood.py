@@ -35,13 +35,15 @@ class ShiftedLogGammaSum:
     vectorised in x, at a cost independent of the number of problems and of max v.
 
     With T[j] = total weight of v > j,  S(x) = T[0] log x + sum_{j>=1} T[j] log1p(x/j).
-    The terms j < J are summed directly; for j >= J >= 20 x, log1p(x/j) is expanded in powers
-    of x/j <= 0.05, whose coefficients sum_{j>=J} T[j] j^-m are precomputed at J = 2^e. So an
-    evaluation costs ~20 x logs plus a short polynomial, whatever N and the number of problems.
+    The terms j < J are summed directly; for j >= J >= 4 x, log1p(x/j) is expanded in powers
+    of x/j <= 1/4 (28 terms: truncation < 1e-18), whose coefficients sum_{j>=J} T[j] j^-m are
+    precomputed at J = 2^e. So an evaluation costs ~4 x logs plus a short polynomial, whatever
+    N and the number of problems.
     The constant sum_v w_v lgamma(v) is kept apart (``constant``), computed once.
     """
 
-    ORDER = 14  # (0.05)^14 / 14 < 1e-19
+    ORDER = 28  # (1/4)^28 / 28 < 1e-18
+    RATIO = 4.0  # direct terms up to j = RATIO * x
 
     def __init__(self, values, weights):
         v = np.asarray(values, dtype=np.int64)
@@ -77,7 +79,7 @@ class ShiftedLogGammaSum:
         if self.vmax == 0:
             return np.zeros(x.shape)
         xmax = float(np.max(x)) if x.size else 0.0
-        e = int(np.searchsorted(self.cuts, max(20.0 * xmax, 1.0)))
+        e = int(np.searchsorted(self.cuts, max(self.RATIO * xmax, 1.0)))
         e = min(e, self.cuts.size - 1)
         J = int(min(self.cuts[e], self.vmax))
         xe = x[..., None]
@@ -448,7 +450,15 @@ ALIASES = {"beta": "beta-binomial", "zi-beta": "zi-beta-binomial", "beta-mixture
 
 
 def make_likelihood(name: str, counts: EvalCounts) -> CountLikelihood:
+    """The named likelihood of these counts, built once per counts object (its set-up, not its
+    evaluation, is the costly part for N in the millions) and kept with them."""
     key = ALIASES.get(name, name)
     if key not in LIKELIHOODS:
         raise DifficultyError(f"unknown per-problem likelihood {name!r}; choose from {', '.join(LIKELIHOODS)}")
-    return LIKELIHOODS[key](counts)
+    cache = counts.__dict__.get("_likelihoods")
+    if cache is None:
+        cache = {}
+        object.__setattr__(counts, "_likelihoods", cache)  # counts are frozen and read-only: safe to memoise
+    if key not in cache:
+        cache[key] = LIKELIHOODS[key](counts)
+    return cache[key]
