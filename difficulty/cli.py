@@ -462,7 +462,10 @@ def cmd_invert(args) -> int:
     from .inversion import invert_counts, invert_curve, obtainable_mass
 
     kind, data = _curve_or_counts(args)
-    source = args.source or ("curve" if kind == "curve" else "counts")
+    implied = {"tikhonov-nnls": "curve", "npmle-em": "counts"}.get(args.method)
+    if implied and args.source and implied != args.source:
+        raise DifficultyError(f"--method {args.method} inverts the {implied}, not the {args.source} (--from)")
+    source = args.source or implied or ("curve" if kind == "curve" else "counts")
     if kind == "curve" and source == "counts":
         raise DifficultyError("--from counts needs per-problem counts; this file is a k,pass_at_k curve")
 
@@ -564,6 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inference scaling from repeated sampling: exact pass@k, difficulty models, "
                     "posteriors, forecasts and the perceived-difficulty density.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"difficulty {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     fmt = argparse.RawDescriptionHelpFormatter
@@ -698,7 +704,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EPILOG_FMT.format("difficulty invert results.csv --from counts --json"))
     _add_data_args(p)
     p.add_argument("--from", dest="source", choices=["curve", "counts"], help="what to invert (default: counts when present)")
-    p.add_argument("--method", choices=["tikhonov-nnls", "npmle-em"], help="(implied by --from)")
+    p.add_argument("--method", choices=["tikhonov-nnls", "npmle-em"],
+                   help="tikhonov-nnls inverts the aggregate curve, npmle-em the per-problem counts")
     p.add_argument("--budget", type=float, default=1000, help="K for the difficult-but-obtainable mass")
     p.add_argument("--level", type=_level, default=0.9)
     p.add_argument("--seed", type=int, default=0)
