@@ -94,7 +94,9 @@ def _analyze_group(name, counts: EvalCounts, folder, opts, truth=None, quiet=Fal
     closed = point.density_sigma(check_s)
     parametric = {"sigma": sig, "density": q[1], "low": q[0], "high": q[2], "model": "zi-beta posterior",
                   "never_solved_median": float(1 - np.median(post.samples[:, 2])),
-                  "talbot_check_max_rel_diff": float(np.max(np.abs(talbot - closed) / closed))}
+                  "talbot_check_max_rel_diff": (float(np.max(np.abs(talbot - closed)[closed > 1e-280]
+                                                             / closed[closed > 1e-280]))
+                                                if np.any(closed > 1e-280) else None)}
     npm = invert_counts(counts, level=0.9, n_boot=30, iters=2000)
     mass = obtainable_mass(npm, opts["budget"])
     out["density"] = {"parametric": parametric, "nonparametric": npm.to_dict(),
@@ -243,7 +245,7 @@ def _markdown(summary, truths=None):
                  f"Tail exponent (F(sigma) ~ sigma^beta near 0, the power law of the inference loss): "
                  f"{_fmt(d['tail_exponent_nonparametric'], 3)} non-parametric, {d['tail_exponent_parametric']:.3f} "
                  f"parametric. The parametric density inverted numerically from its Laplace transform (Talbot) "
-                 f"agrees with its closed form to {d['parametric']['talbot_check_max_rel_diff']:.1e}. "
+                 f"agrees with its closed form to {_fmt(d['parametric']['talbot_check_max_rel_diff'], 2)}. "
                  f"Note: {npm['note']}.")
         L.append("")
         L.append(f"![density]({g['figures']['density']})")

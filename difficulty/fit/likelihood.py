@@ -51,6 +51,10 @@ class ShiftedLogGammaSum:
         keep = v > 0
         v, w = v[keep], w[keep]
         self.constant = float(w @ gammaln(v.astype(float))) if v.size else 0.0
+        # distinct values, for the direct lgamma form when x is so large that the dense sum is longer
+        uv, inv = np.unique(v, return_inverse=True)
+        self._v = uv.astype(float)
+        self._w = np.bincount(inv.ravel(), weights=w, minlength=uv.size) if v.size else np.zeros(0)
         vmax = int(v.max()) if v.size else 0
         self.vmax = vmax
         if vmax == 0:
@@ -79,6 +83,9 @@ class ShiftedLogGammaSum:
         if self.vmax == 0:
             return np.zeros(x.shape)
         xmax = float(np.max(x)) if x.size else 0.0
+        if self.RATIO * xmax > 3.0 * self._v.size + 64:  # lgamma over the distinct values is cheaper
+            xe = x[..., None]
+            return (gammaln(xe + self._v) - gammaln(xe)) @ self._w - self.constant
         e = int(np.searchsorted(self.cuts, max(self.RATIO * xmax, 1.0)))
         e = min(e, self.cuts.size - 1)
         J = int(min(self.cuts[e], self.vmax))
