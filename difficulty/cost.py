@@ -53,7 +53,8 @@ def k_for_coverage(model, target: float) -> float:
         return 1.0
 
     def gap(logk):  # on the inference-loss scale, so targets near A keep their digits
-        return math.log(float(model.inference_loss(math.exp(logk)))) - math.log(A - target)
+        loss = float(model.inference_loss(math.exp(logk)))
+        return math.log(max(loss, 1e-300)) - math.log(A - target)  # a loss that underflows is ~0
 
     logk = optimize.brentq(gap, 0.0, math.log(K_MAX), xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)
     return math.exp(logk)

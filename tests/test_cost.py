@@ -73,3 +73,11 @@ def test_simulate_cli_with_every_kind_of_model(cli, tmp_path, name, params):
     assert code == 0, err
     code, txt, err = cli("passk", out, "--k", "1,20", "--json")
     assert code == 0, err
+
+
+def test_plan_when_the_loss_underflows_on_the_way():
+    """A model whose inference loss falls below 1e-300 inside the search range still plans."""
+    m = make_model("beta", alpha=2.0, beta=60.0, A=0.9)
+    plan = plan_cost(m, 0.899999, 1, 1)
+    exact = 0.9 * (1 - mp.beta(2 + plan.k, 60) / mp.beta(2, 60))
+    assert abs(float(exact) - 0.899999) <= 1e-9
