@@ -86,11 +86,14 @@ def plan_cost(model, target: float, prompt_tokens: float, decode_tokens: float, 
         k_int = int(math.ceil(k))
     k_asym = None
     try:
-        # L(k) ~ c k^-t: solve c k^-t = A - target on the asymptote's own scale
+        # L(k) ~ c k^-t: solve c k^-t = A - target in logs (c can under- or overflow)
         t = model.tail_exponent
         if t:
-            c1 = float(model.inference_loss_asymptote(1.0))
-            k_asym = ((model.ceiling - target) / c1) ** (-1.0 / t)
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                log_c = float(np.log(model.inference_loss_asymptote(1.0)))
+            log_k = (log_c - math.log(model.ceiling - target)) / t
+            if math.isfinite(log_k) and log_k < 700:
+                k_asym = math.exp(log_k)
     except DifficultyError:
         k_asym = None
     cost = float(cost_of_k(k_int, prompt_tokens, decode_tokens, flops_per_token))
