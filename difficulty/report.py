@@ -299,14 +299,17 @@ def analyze(counts: EvalCounts, out_dir: str, *, force=False, budget=None, targe
         for name, sub in counts.groups().items():
             try:
                 res, table = _analyze_group(name, sub, tmp, opts, None if not truths else truths.get(name), quiet)
-            except DifficultyError as e:  # e.g. nothing ever solved: report what can be said, go on
+            except (DifficultyError, ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
+                # e.g. nothing ever solved, or a numerical failure in one step: say what can be said,
+                # name the reason in the report, and go on with the other groups
                 from .passk import estimate_pass_at_k
 
                 nmin = int(sub.n.min())
                 k_obs = np.unique(np.round(np.logspace(0, math.log10(nmin), 15)).astype(int))
                 res = {"group": name, "n_problems": sub.n_problems, "attempts_min": nmin,
                        "attempts_max": int(sub.n.max()), "successes_total": int(sub.c.sum()),
-                       "pass_at_k": estimate_pass_at_k(sub, k_obs).to_dict(), "skipped": str(e)}
+                       "pass_at_k": estimate_pass_at_k(sub, k_obs).to_dict(),
+                       "skipped": str(e) if isinstance(e, DifficultyError) else f"{type(e).__name__}: {e}"}
                 _log(f"[{name}] only pass@k: {e}", quiet)
                 groups[name] = res
                 continue
