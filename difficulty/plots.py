@@ -134,7 +134,12 @@ def plot_pairs(path, idata, truth=None):
     """Posterior pair plot (arviz)."""
     import arviz as az
 
-    axes = az.plot_pair(idata, kind="kde", marginals=True, figsize=(6, 6),
-                        reference_values=truth, reference_values_kwargs={"color": "k", "marker": "x"} if truth else None)
+    opts = dict(marginals=True, figsize=(6, 6), reference_values=truth,
+                reference_values_kwargs={"color": "k", "marker": "x"} if truth else None)
+    try:
+        axes = az.plot_pair(idata, kind="kde", **opts)
+    except ValueError:  # a posterior piled against a bound (e.g. A = 1) has no usable KDE
+        plt.close("all")
+        axes = az.plot_pair(idata, kind="scatter", **opts)
     fig = np.atleast_1d(axes).ravel()[0].get_figure()
     _save(fig, path)
