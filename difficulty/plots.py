@@ -131,15 +131,37 @@ def plot_ranking(path, table, band, budget, title=""):
 
 
 def plot_pairs(path, idata, truth=None):
-    """Posterior pair plot (arviz)."""
+    """Posterior pair plot (arviz). A posterior piled against a bound (A = 1, or a shape at the
+    edge of its range) has no usable KDE, and one with no spread at all cannot be binned: such
+    parameters fall back to a scatter, and constant ones are left out (named in the title)."""
     import arviz as az
 
-    opts = dict(marginals=True, figsize=(6, 6), reference_values=truth,
-                reference_values_kwargs={"color": "k", "marker": "x"} if truth else None)
-    try:
-        axes = az.plot_pair(idata, kind="kde", **opts)
-    except ValueError:  # a posterior piled against a bound (e.g. A = 1) has no usable KDE
-        plt.close("all")
-        axes = az.plot_pair(idata, kind="scatter", **opts)
+    post = idata.posterior
+    spread = {v: float(np.ptp(post[v].values)) for v in post.data_vars}
+    names = [v for v, s in spread.items() if s > 1e-12 * max(1.0, float(np.abs(post[v].values).max()))]
+    constant = [v for v in post.data_vars if v not in names]
+    if not names:
+        names = list(post.data_vars)
+    ref = {k: v for k, v in truth.items() if k in names} if truth else None
+    opts = dict(var_names=names, figsize=(6, 6), reference_values=ref,
+                reference_values_kwargs={"color": "k", "marker": "x"} if ref else None)
+    axes = None
+    for kind, marginals in (("kde", True), ("scatter", True), ("scatter", False)):
+        try:
+            axes = az.plot_pair(idata, kind=kind, marginals=marginals and len(names) > 1, **opts)
+            break
+        except ValueError:
+            plt.close("all")
+    if axes is None:
+        fig, ax = plt.subplots(figsize=(6, 6))
+        ax.text(0.5, 0.5, "posterior has no spread to plot", ha="center", va="center")
+        axes = ax
+    for ax in np.atleast_1d(axes).ravel():
+        if ax is not None:
+            ax.tick_params(axis="x", labelrotation=30)
+    if constant:
+        fig0 = np.atleast_1d(axes).ravel()[0].get_figure()
+        fig0.suptitle("constant over the draws: " + ", ".join(f"{v} = {float(post[v].values.ravel()[0]):.4g}"
+                                                                for v in constant), fontsize=9)
     fig = np.atleast_1d(axes).ravel()[0].get_figure()
     _save(fig, path)

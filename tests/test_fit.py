@@ -196,3 +196,23 @@ def test_loo_on_the_histogram_equals_arviz_on_every_problem():
         ref = az.loo(idata)
     assert table.loc["zi-beta", "elpd_loo"] == pytest.approx(ref.elpd_loo, abs=0.5)
     assert table.loc["zi-beta", "se"] == pytest.approx(ref.se, rel=0.05)
+
+
+def test_homogeneous_data_fit_at_infinite_concentration_and_sample():
+    """Every problem with the same p: the Beta shapes run to infinity. The fit must still come back,
+    close to the homogeneous-binomial limit (scipy), and the posterior must start inside its prior."""
+    rng = np.random.default_rng(3)
+    n = np.full(128, 10_000)
+    c = rng.binomial(n, 1e-4)
+    counts = EvalCounts(n, c)
+    p_hat = c.sum() / n.sum()
+    limit = float(stats.binom.logpmf(c, n, p_hat).sum())
+    for model in ("beta", "zi-beta"):
+        fit = fit_mle(counts, model)
+        assert np.isfinite(fit.loglike)
+        assert fit.loglike >= limit - 2.0, (model, fit.loglike, limit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = sample_posterior(counts, "zi-beta", walkers=16, steps=400, progress=False)
+    assert np.all(np.isfinite(post.samples))
+    assert post.samples[:, :2].max() <= 1e4 and np.ptp(post.samples[:, 0]) > 0  # inside the prior, and moving

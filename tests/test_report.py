@@ -93,3 +93,18 @@ def test_a_group_with_nothing_solved_gets_pass_at_k_only(cli, tmp_path):
     s = json.loads((tmp_path / "rep" / "summary.json").read_text())
     assert "all c = 0" in s["groups"]["never"]["skipped"] and "forecast" in s["groups"]["good"]
     assert "Nothing more can be fitted" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_pair_plot_survives_a_posterior_piled_on_a_bound(tmp_path):
+    """A parameter with no spread (A = 1 in every draw) cannot be binned: it is left out and named."""
+    import arviz as az
+    import numpy as np
+
+    from difficulty.plots import plot_pairs
+
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(posterior={"alpha": rng.lognormal(size=(4, 50)), "beta": rng.lognormal(size=(4, 50)),
+                                    "A": np.ones((4, 50))})
+    path = tmp_path / "pairs.png"
+    plot_pairs(str(path), idata, {"alpha": 1.0, "beta": 1.0, "A": 1.0})
+    assert path.stat().st_size > 1000

@@ -146,6 +146,11 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
     cov = mle.covariance if mle.covariance is not None and np.all(np.isfinite(mle.covariance)) else np.eye(ndim) * 1e-4
     scale = np.sqrt(np.clip(np.diag(cov), 1e-10, 1.0))
     p0 = z_hat + 0.1 * scale * rng.standard_normal((walkers, ndim))
+    if log_prior is None:  # an MLE beyond the prior's shape range (a shape running to infinity) starts
+        lo, hi = math.log(SHAPE_BOUNDS[0]), math.log(SHAPE_BOUNDS[1])  # the walkers just inside it
+        for i, kind in enumerate(like.kinds):
+            if kind == "log":
+                p0[:, i] = np.clip(p0[:, i], lo + 0.01, hi - 0.01 - 0.05 * rng.random(walkers))
     sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     report = progress_bar("sampling", progress)

@@ -89,12 +89,23 @@ def _put(z, idx, values):
 
 
 def _maximise(like: CountLikelihood, starts=None):
+    """Minimise the negative log-likelihood from each start (L-BFGS-B, then Nelder-Mead).
+
+    The lowest finite value seen at any evaluation is kept: an optimiser that steps into a
+    region where the likelihood is not finite (shapes near their bounds) may report that
+    point, and its failure must not discard what it found on the way.
+    """
+    seen = {"fun": math.inf, "x": None}
+
     def nll(z):
         with np.errstate(all="ignore"):
             v = float(like.loglike(like.from_unconstrained(np.clip(z, -30, 30))))
-        return -v if math.isfinite(v) else 1e300
+        if not math.isfinite(v):
+            return 1e300
+        if -v < seen["fun"]:
+            seen["fun"], seen["x"] = -v, np.clip(np.array(z, dtype=float), -30, 30)
+        return -v
 
-    best = None
     for theta0 in (starts or like.start_points()):
         z0 = like.to_unconstrained(np.asarray(theta0, dtype=float))
         for method in ("L-BFGS-B", "Nelder-Mead"):
@@ -102,9 +113,9 @@ def _maximise(like: CountLikelihood, starts=None):
                 warnings.simplefilter("ignore")
                 res = optimize.minimize(nll, z0, method=method,
                                         options={"maxiter": 4000} if method == "Nelder-Mead" else {})
-            if best is None or res.fun < best.fun:
-                best = res
-            z0 = res.x
+            z0 = res.x if res.fun < 1e299 else (seen["x"] if seen["x"] is not None else z0)
+    best = optimize.OptimizeResult(x=seen["x"] if seen["x"] is not None else z0,
+                                   fun=seen["fun"] if seen["x"] is not None else 1e300)
     return best, nll
 
 
