@@ -14,10 +14,10 @@ The failure curve is a Laplace transform in k:  1 - pass@k = (1 - A) + A integra
   problems), else by a noise level given or estimated from a parametric fit. The band is a
   bootstrap over problems (per-problem data) or a parametric bootstrap of the noise; each
   replicate re-chooses its strength and is then *undersmoothed* (strength times
-  ``undersmooth``, 0.01 by default): a band made of solutions as smooth as the estimate
+  ``undersmooth``, 0.001 by default): a band made of solutions as smooth as the estimate
   measures only their variance and misses the smoothing bias where the truth has structure
-  (measured: 67% coverage of the true CDF on a bimodal truth with the discrepancy strength,
-  85% undersmoothed 100x; benchmarks/bench_inversion.py).
+  (measured over 30 curves: the 90% band covers the true CDF of a bimodal truth at 71% of
+  points undersmoothed 100x, 81% at 1000x; benchmarks/bench_inversion.py).
 * :func:`invert_counts`: the mixing distribution of the binomial mixture from per-problem
   counts, by EM on a grid (the NPMLE, with the same atoms), band by bootstrap over problems.
 
@@ -198,7 +198,7 @@ NOTE = ("mass at sigma below ~1/k_max ({:.3g}) cannot be told apart from 'never 
 
 # ------------------------------------------------------------------ from the aggregate curve
 def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: float = 0.9, n_boot: int = 100,
-                 boot_curves=None, n_problems: int | None = None, undersmooth: float = 0.01,
+                 boot_curves=None, n_problems: int | None = None, undersmooth: float = 0.001,
                  seed=0) -> DensityEstimate:
     """Tikhonov-NNLS inversion of an aggregate pass@k curve (module docstring).
 
