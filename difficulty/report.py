@@ -85,7 +85,7 @@ def _analyze_group(name, counts: EvalCounts, folder, opts, truth=None, quiet=Fal
     out["forecast_zi_beta_population"] = {"k": k_fc, "low": fc_post[0], "pass_at_k": fc_post[1], "high": fc_post[2]}
 
     # difficulty density: parametric (posterior draws of the zero-inflated Beta) and NPMLE
-    sig = np.logspace(-4, 1.3, 120)
+    sig = np.logspace(min(-4.0, math.log10(0.1 / float(counts.n.max()))), 1.3, 120)  # down to the NPMLE's grid
     dens = np.array([m.density_sigma(sig) for m in post.models(max_draws=300)])
     q = np.quantile(dens, [0.05, 0.5, 0.95], axis=0)
     point = post.likelihood.make_model(np.median(post.samples, axis=0))
