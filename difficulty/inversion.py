@@ -76,15 +76,18 @@ class DensityEstimate:
         est = self.density()
         return np.minimum(lo, est), np.maximum(hi, est)
 
+    def _cdf_rows(self, weights, never, always, p):
+        """CDF of p for each row of grid weights (rows, points), atoms included."""
+        below = np.exp(-self.sigma)[None, :] <= p.reshape(-1, 1)  # (points, grid); p_j = exp(-sigma_j)
+        return always[:, None] + weights @ below.T + never[:, None] * (p.reshape(-1) >= 1)
+
     def cdf_band(self, p):
         """Pointwise band of the CDF of p at ``level`` (bootstrap quantiles, widened to hold the estimate)."""
         if self.weights_boot is None:
             return None, None
         p = np.asarray(p, dtype=float)
-        pg = np.exp(-self.sigma)
-        below = (pg[None, :] <= p.reshape(-1, 1)).astype(float)  # (points, grid)
         always = np.clip(1.0 - self.weights_boot.sum(axis=1) - self.never_boot, 0.0, 1.0)  # the third atom
-        boot = always[:, None] + self.weights_boot @ below.T + self.never_boot[:, None] * (p.reshape(-1) >= 1)
+        boot = self._cdf_rows(self.weights_boot, self.never_boot, always, p)
         lo, hi = np.quantile(boot, [0.5 - self.level / 2, 0.5 + self.level / 2], axis=0)
         est = self.cdf_p(p).reshape(-1)
         return np.minimum(lo, est).reshape(p.shape), np.maximum(hi, est).reshape(p.shape)
@@ -92,10 +95,8 @@ class DensityEstimate:
     def cdf_p(self, p):
         """CDF of the failure probability p (atoms included) at p."""
         p = np.asarray(p, dtype=float)
-        pg = np.exp(-self.sigma)  # decreasing in sigma
-        out = self.always_solved + np.sum(self.weights[None, :] * (pg[None, :] <= p.reshape(-1, 1)), axis=1)
-        out = out + self.never_solved * (p.reshape(-1) >= 1)
-        return out.reshape(p.shape)
+        out = self._cdf_rows(self.weights[None, :], np.array([self.never_solved]), np.array([self.always_solved]), p)
+        return out[0].reshape(p.shape)
 
     def to_dict(self):
         lo, hi = self.band()

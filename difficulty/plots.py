@@ -159,9 +159,8 @@ def plot_pairs(path, idata, truth=None):
     for ax in np.atleast_1d(axes).ravel():
         if ax is not None:
             ax.tick_params(axis="x", labelrotation=30)
-    if constant:
-        fig0 = np.atleast_1d(axes).ravel()[0].get_figure()
-        fig0.suptitle("constant over the draws: " + ", ".join(f"{v} = {float(post[v].values.ravel()[0]):.4g}"
-                                                                for v in constant), fontsize=9)
     fig = np.atleast_1d(axes).ravel()[0].get_figure()
+    if constant:
+        fig.suptitle("constant over the draws: " + ", ".join(f"{v} = {float(post[v].values.ravel()[0]):.4g}"
+                                                               for v in constant), fontsize=9)
     _save(fig, path)

@@ -98,12 +98,13 @@ def _maximise(like: CountLikelihood, starts=None):
     seen = {"fun": math.inf, "x": None}
 
     def nll(z):
+        z = np.clip(np.asarray(z, dtype=float), -30, 30)
         with np.errstate(all="ignore"):
-            v = float(like.loglike(like.from_unconstrained(np.clip(z, -30, 30))))
+            v = float(like.loglike(like.from_unconstrained(z)))
         if not math.isfinite(v):
             return 1e300
         if -v < seen["fun"]:
-            seen["fun"], seen["x"] = -v, np.clip(np.array(z, dtype=float), -30, 30)
+            seen["fun"], seen["x"] = -v, z.copy()
         return -v
 
     for theta0 in (starts or like.start_points()):
