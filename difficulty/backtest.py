@@ -23,6 +23,9 @@ FORECASTERS = {
     "beta-binomial": dict(method="mle", model="beta"),
     "zi-beta-binomial": dict(method="mle", model="zi-beta"),
     "kumaraswamy-binomial": dict(method="mle", model="kumaraswamy"),
+    "beta-binomial-mcmc": dict(method="mcmc", model="beta"),
+    "kumaraswamy-binomial-mcmc": dict(method="mcmc", model="kumaraswamy"),
+    "model-average-mcmc": dict(method="mcmc", model="average"),
 }
 
 

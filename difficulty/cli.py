@@ -379,6 +379,9 @@ def cmd_forecast(args) -> int:
     for name, r in blocks.items():
         lvl = int(round(100 * r["level"]))
         print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
+        if r.get("weights"):
+            print("  weights (pseudo-BMA+, leave-one-problem-out): "
+                  + ", ".join(f"{m} {w:.3f}" for m, w in r["weights"].items()))
         print(f"{'k':>12}  {'pass@k':>9}  {f'{lvl}% band':>21}")
         for kk, v, lo, hi in zip(r["k"], r["pass_at_k"], r["low"], r["high"]):
             print(f"{kk:>12.6g}  {v:>9.5f}  [{lo:.5f}, {hi:.5f}]")
@@ -646,14 +649,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(allow_abbrev=False, name="forecast", help="pass@k at any k with a band", formatter_class=fmt,
                        description="Forecast pass@k beyond the sampled k. Default: the Kumaraswamy-binomial "
-                                   "model by maximum likelihood, for these problems (each problem's own counts "
-                                   "enter through its posterior), with a band from parameter and per-problem "
-                                   "uncertainty.",
+                                   "posterior (emcee), for these problems (each problem's own counts enter "
+                                   "through its posterior), with a band from parameter and per-problem "
+                                   "uncertainty. --method mle is faster; its Laplace band is too narrow when "
+                                   "few problems were solved.",
                        epilog=EPILOG_FMT.format("difficulty forecast results.csv --k 1000,10000,100000 --json"))
     _add_data_args(p)
     p.add_argument("--k", required=True, help="comma-separated k (any size)")
-    p.add_argument("--model", default=None, help="model (default kumaraswamy)")
-    p.add_argument("--method", choices=["mle", "mcmc", "lsq", "loglog"], default=None)
+    p.add_argument("--model", default=None, help="model (default kumaraswamy); 'average': the Kumaraswamy and "
+                   "zero-inflated Beta posteriors weighted by leave-one-problem-out")
+    p.add_argument("--method", choices=["mle", "mcmc", "lsq", "loglog"], default=None, help="default mcmc")
     p.add_argument("--target", choices=["problems", "population"], default="problems",
                    help="pass@k of these problems (default) or of a new draw of problems")
     p.add_argument("--level", type=_level, default=0.9)

@@ -16,8 +16,8 @@ def _save(fig, path):
     plt.close(fig)
 
 
-def plot_pass_at_k(path, observed, fits, forecast=None, truth=None, title=""):
-    """pass@k vs k (log x): data with intervals, fitted curves, forecast band, truth."""
+def plot_pass_at_k(path, observed, fits, forecast=None, truth=None, title="", extra_forecast=None):
+    """pass@k vs k (log x): data with intervals, fitted curves, forecast band(s), truth."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     k = np.asarray(observed["k"], dtype=float)
     ax.fill_between(k, observed["low"], observed["high"], color="0.8", label="data, 90% interval")
@@ -27,7 +27,13 @@ def plot_pass_at_k(path, observed, fits, forecast=None, truth=None, title=""):
         ax.plot(kk, model.pass_at_k(kk), color=COLORS[i % len(COLORS)], lw=1.4, label=f"{name} fit")
     if forecast is not None:
         fk = np.asarray(forecast["k"], dtype=float)
-        ax.fill_between(fk, forecast["low"], forecast["high"], color=COLORS[0], alpha=0.2, label="forecast band")
+        ax.fill_between(fk, forecast["low"], forecast["high"], color=COLORS[0], alpha=0.2,
+                        label=f"forecast band ({forecast.get('model', '')})")
+    if extra_forecast is not None:
+        fk = np.asarray(extra_forecast["k"], dtype=float)
+        ax.plot(fk, extra_forecast["low"], color=COLORS[3], lw=1.0, ls="-.")
+        ax.plot(fk, extra_forecast["high"], color=COLORS[3], lw=1.0, ls="-.",
+                label=f"forecast band ({extra_forecast.get('model', '')})")
     if truth is not None:
         ax.plot(kk, truth.pass_at_k(kk), "k--", lw=1.2, label="truth")
     ax.axvline(k.max(), color="0.5", lw=0.8, ls=":")

@@ -69,19 +69,27 @@ def _analyze_group(name, counts: EvalCounts, folder, opts, truth=None, quiet=Fal
                         "summary": {p: {c: float(summ.loc[p, c]) for c in summ.columns} for p in post.param_names}}
     from .fit.mcmc import compare_loo
 
+    # the forecaster's posterior (the backtests' default model), compared with the zero-inflated Beta
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        post_b = sample_posterior(counts, "beta", walkers=32, steps=1000, progress=False)
-        loo = compare_loo({"zi-beta-binomial": post, "beta-binomial": post_b}, max_draws=300)
+        post_f = sample_posterior(counts, DEFAULT_FORECAST["model"], walkers=32, max_steps=opts.get("max_steps", 3000),
+                                  progress=False)
+        loo = compare_loo({"zi-beta-binomial": post, post_f.likelihood.name: post_f}, max_draws=300)
     out["loo"] = {name: {c: float(loo.loc[name, c]) for c in loo.columns} for name in loo.index}
     post_path = os.path.join(folder, f"posterior_{tag}.nc")
     post.save(post_path)
     _log(f"[{name}] posterior: {post.steps} steps, tau {np.max(post.tau):.0f}", quiet)
 
     k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
-    fc = forecast_pass_at_k(counts, k_fc, level=0.9, draws=200)
+    fc = forecast_pass_at_k(counts, k_fc, model=DEFAULT_FORECAST["model"], method=DEFAULT_FORECAST["method"],
+                            level=0.9, draws=200, posterior=post_f if DEFAULT_FORECAST["method"] == "mcmc" else None)
+    # beside it, the average of the two posteriors weighted by leave-one-problem-out (pseudo-BMA+):
+    # where they disagree (a never-solvable fraction, say), the data's preference shows
+    fc_avg = forecast_pass_at_k(counts, k_fc, model="average", method="mcmc", level=0.9, draws=200,
+                                posterior={"zi-beta": post, DEFAULT_FORECAST["model"]: post_f})
     fc_post = np.quantile(post.pass_at_k_draws(k_fc), [0.05, 0.5, 0.95], axis=0)
     out["forecast"] = fc.to_dict()
+    out["forecast_average"] = fc_avg.to_dict()
     out["forecast_zi_beta_population"] = {"k": k_fc, "low": fc_post[0], "pass_at_k": fc_post[1], "high": fc_post[2]}
 
     # difficulty density: parametric (posterior draws of the zero-inflated Beta) and NPMLE
@@ -120,7 +128,8 @@ def _analyze_group(name, counts: EvalCounts, folder, opts, truth=None, quiet=Fal
     figs = {}
     fit_models = {f.likelihood: f.model for f in list(fits.values())[:3]}
     figs["pass_at_k"] = f"passk_{tag}.png"
-    plot_pass_at_k(os.path.join(folder, figs["pass_at_k"]), obs, fit_models, fc.to_dict(), truth, f"pass@k: {name}")
+    plot_pass_at_k(os.path.join(folder, figs["pass_at_k"]), obs, fit_models, fc.to_dict(), truth, f"pass@k: {name}",
+                   extra_forecast=fc_avg.to_dict())
     figs["inference_loss"] = f"loss_{tag}.png"
     plot_inference_loss(os.path.join(folder, figs["inference_loss"]), obs, plan_model, truth=truth,
                         title=f"inference loss: {name}")
@@ -201,11 +210,11 @@ def _markdown(summary, truths=None):
         L.append("")
         L.append("Leave-one-problem-out comparison of two posteriors (PSIS-LOO, arviz; higher elpd is better):")
         L.append("")
-        L.append("| posterior | elpd_loo | se | difference to best | se of difference | elpd_waic | max Pareto k |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        L.append("| posterior | elpd_loo | se | difference to best | se of difference | elpd_waic | max Pareto k | weight |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for n, r in g["loo"].items():
             L.append(f"| {n} | {r['elpd_loo']:.2f} | {r['se']:.2f} | {r['elpd_diff']:.2f} | {r['dse']:.2f} | "
-                     f"{r['elpd_waic']:.2f} | {r['pareto_k_max']:.2f} |")
+                     f"{r['elpd_waic']:.2f} | {r['pareto_k_max']:.2f} | {r['weight']:.2f} |")
         L.append("")
         p = g["posterior"]
         L.append(f"Posterior of the zero-inflated Beta model (p ~ Beta(alpha, beta) on a solvable fraction A): "
@@ -224,15 +233,19 @@ def _markdown(summary, truths=None):
         L.append("")
         L.append("### Forecast")
         L.append("")
-        fc = g["forecast"]
+        fc, fa = g["forecast"], g["forecast_average"]
+        wts = ", ".join(f"{m} {w:.2f}" for m, w in fa["weights"].items())
         L.append(f"Forecast of pass@k for these problems by the {fc['model']} model ({fc['method']}; each problem's "
-                 f"counts enter through its posterior), 90% band:")
+                 f"counts enter through its posterior; the forecaster the backtests on real data support), 90% band; "
+                 f"beside it, the average of the two posteriors above weighted by leave-one-problem-out "
+                 f"(pseudo-BMA+ weights: {wts}). Where the two disagree, the weights say which the data prefer.")
         L.append("")
-        L.append("| k | pass@k | 90% band |")
-        L.append("|---:|---:|---|")
+        L.append(f"| k | pass@k ({fc['model']}) | 90% band | pass@k (average) | 90% band |")
+        L.append("|---:|---:|---|---:|---|")
         idx = np.unique(np.linspace(0, len(fc["k"]) - 1, 8).astype(int))
         for i in idx:
-            L.append(f"| {fc['k'][i]:.0f} | {fc['pass_at_k'][i]:.4f} | [{fc['low'][i]:.4f}, {fc['high'][i]:.4f}] |")
+            L.append(f"| {fc['k'][i]:.0f} | {fc['pass_at_k'][i]:.4f} | [{fc['low'][i]:.4f}, {fc['high'][i]:.4f}] | "
+                     f"{fa['pass_at_k'][i]:.4f} | [{fa['low'][i]:.4f}, {fa['high'][i]:.4f}] |")
         L.append("")
         L.append("### Perceived-difficulty density")
         L.append("")

@@ -64,6 +64,54 @@ def test_kumaraswamy_binomial_against_mpmath_quadrature():
         mode = mp.mpf(c + a) / (n + 1)
         ref = mp.log(mp.quad(f, [0, mode / 10, mode, min(1, 3 * mode + mp.mpf(10) / n), 1]))
         assert abs(v - float(ref)) < 1e-8, (n, c)
+    # the posterior probability of failing K more attempts, E[(1 - q)^K | N, c] (what forecasts average),
+    # K up to 100x N. With b = 3, (1 - q^a)^2 expands into three terms, so each integral
+    # int q^c (1 - q)^(N - c + K) g(q) dq is a sum of Beta functions: exact, in mpmath at 50 digits
+    Ks = np.array([1.0, 1e3, 1e5])
+    lu = like.log_unsolved_after(np.array([a, b]), Ks)
+
+    def integral(n, c, K):
+        with mp.workdps(50):
+            A = mp.mpf(a)
+            return sum(mp.binomial(2, j) * (-1) ** j * mp.beta(c + A + j * A, n - c + K + 1) for j in range(3))
+
+    for i, (n, c) in enumerate(zip(like.n, like.c)):
+        n, c = int(n), int(c)
+        for j, K in enumerate(Ks):
+            ref = float(mp.log(integral(n, c, int(K)) / integral(n, c, 0)))
+            assert abs(lu[i, j] - ref) < 1e-9 * max(1.0, abs(ref)), (n, c, K, lu[i, j], ref)
+    # the vectorised form over a batch of parameters (what the sampler calls) gives the same sums
+    total = float(pw @ like.w)
+    batch = like.loglike(np.array([[a, b], [a, b], [-1.0, b]]))
+    assert abs(batch[0] - total) < 1e-9 and batch[1] == batch[0] and batch[2] == -np.inf
+
+
+@pytest.mark.parametrize("b", [1, 2, 10])
+def test_kumaraswamy_binomial_exact_at_extreme_shapes(b):
+    """With integer b, (1 - q^a)^(b-1) expands into b terms and P(c) is a sum of Beta functions:
+    exact in mpmath (120 digits, for the cancellation). Shapes from a point mass at q ~ 0
+    (a = 0.001) to a sharp peak (a = 100), N up to 10^4: where g is too narrow or too spread for the
+    posterior-scale rule, the quantile-scale rule takes over."""
+    pairs = [(100, 0), (100, 1), (100, 5), (100, 50), (100, 100), (10000, 0), (10000, 3), (10000, 500), (10000, 9999)]
+    counts = EvalCounts([n for n, _ in pairs], [c for _, c in pairs])
+    like = make_likelihood("kumaraswamy", counts)
+    for a in (1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0):
+        got = like.pointwise(np.array([a, float(b)]))
+        for n, c, v in zip(like.n, like.c, got):
+            with mp.workdps(120):
+                A = mp.mpf(a)
+                s = sum(mp.binomial(b - 1, j) * (-1) ** j * mp.beta(int(c) + A + A * j, int(n - c) + 1) for j in range(b))
+                ref = float(mp.log(mp.binomial(int(n), int(c)) * A * b * s))
+            assert abs(v - ref) <= 1e-5 * max(1.0, abs(ref)), (a, b, n, c, v, ref)
+    # a Weibull-like limit (b huge) that the posterior-scale rule alone got wrong (log P > 0)
+    like2 = make_likelihood("kumaraswamy", EvalCounts([100] * 128, [0] * 127 + [1]))
+    v = like2.pointwise(np.array([3.2, 1e13]))
+    with mp.workdps(40):  # q = (1 - (1 - u)^(1/b))^(1/a): integrate over u, split where q ~ 1/N
+        f = lambda u, c: mp.binomial(100, c) * (lambda q: q**c * (1 - q) ** (100 - c))(
+            (-mp.expm1(mp.log1p(-u) / mp.mpf(1e13))) ** (1 / mp.mpf(3.2)))
+        for c, got in zip(like2.c, v):
+            ref = float(mp.log(mp.quad(lambda u: f(u, int(c)), [0, 0.001, 0.01, 0.1, 0.3, 0.6, 0.9, 0.99, 1])))
+            assert got < 0 and abs(got - ref) < 1e-8, (c, got, ref)
 
 
 def test_mle_recovers_generator_parameters():
@@ -138,6 +186,45 @@ def test_forecast_band_covers_model_truth_for_new_problems():
     assert g.low[0] <= truth_set <= g.high[0]
 
 
+def test_default_forecast_band_covers_these_problems_far_beyond_n():
+    """The default forecaster (Kumaraswamy posterior) at k = 100 N on sparse data (few problems
+    solved, as in the real backtests): the 90% band holds the problems' own pass@k, computed from
+    their simulated q_i, in at least 7 of 10 datasets (binomial(10, 0.9) falls below 7 with
+    probability 0.013)."""
+    from difficulty.forecast import DEFAULT_FORECAST
+
+    assert DEFAULT_FORECAST == {"model": "kumaraswamy", "method": "mcmc"}
+    model = make_model("kumaraswamy", a=0.4, b=8.0)
+    hits = 0
+    for seed in range(10):
+        sim = simulate_counts(model, 128, 100, seed=100 + seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            f = forecast_pass_at_k(sim.counts, [1e4], seed=seed, draws=300)
+        truth = np.mean(1 - sim.p ** 1e4)
+        hits += bool(f.low[0] <= truth <= f.high[0])
+        assert f.method == "mcmc" and f.low[0] <= f.pass_at_k[0] <= f.high[0]
+    assert hits >= 7, hits
+
+
+def test_model_average_weighs_posteriors_by_loo_and_covers():
+    """Counts from a zero-inflated Beta (15% never solvable): the Kumaraswamy model has no
+    never-solvable atom and over-forecasts far beyond N; the LOO-weighted average puts most weight
+    on the zero-inflated Beta and its band holds the problems' own pass@(100 N), computed from their
+    simulated p_i (the never-solvable ones have p = 1)."""
+    sim = simulate_counts(make_model("beta", alpha=3.0, beta=0.4, A=0.85), 300, 200, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f = forecast_pass_at_k(sim.counts, [2e4], model="average", method="mcmc", draws=300)
+    truth = np.mean(1 - sim.p ** 2e4)
+    assert f.model == "average" and set(f.weights) == {"kumaraswamy-binomial", "zi-beta-binomial"}
+    assert sum(f.weights.values()) == pytest.approx(1.0) and f.weights["zi-beta-binomial"] > 0.5
+    assert f.low[0] <= truth <= f.high[0]
+    assert "weights" in f.to_dict()
+    with pytest.raises(DifficultyError, match="needs --method mcmc"):
+        forecast_pass_at_k(sim.counts, [2e4], model="average", method="mle")
+
+
 def test_subsample_is_hypergeometric():
     counts = EvalCounts([1000] * 20000, [300] * 20000)
     sub = subsample_counts(counts, 50, np.random.default_rng(0))
@@ -196,6 +283,21 @@ def test_loo_on_the_histogram_equals_arviz_on_every_problem():
         ref = az.loo(idata)
     assert table.loc["zi-beta", "elpd_loo"] == pytest.approx(ref.elpd_loo, abs=0.5)
     assert table.loc["zi-beta", "se"] == pytest.approx(ref.se, rel=0.05)
+    # pseudo-BMA+ weights: softmax of n * sum_i u_i elpd_i, u ~ Dirichlet(1, ..., 1) over the 300
+    # problems themselves (the same posterior draws as the table's), averaged; Monte Carlo +- 0.02
+    drb = posts["beta"].samples[rng.choice(posts["beta"].samples.shape[0], 300, replace=False)]
+    llb = np.array([stats.betabinom.logpmf(counts.c, counts.n, t[1], t[0]) for t in drb])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_b = az.loo(az.from_dict(posterior={"alpha": drb[None, :, 0]}, log_likelihood={"c": llb[None]}),
+                       pointwise=True)
+        ref_z = az.loo(idata, pointwise=True)
+    E = np.column_stack([np.asarray(ref_z.loo_i), np.asarray(ref_b.loo_i)])
+    z = 300 * np.random.default_rng(5).dirichlet(np.ones(300), size=4000) @ E
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    w_ref = (z / z.sum(axis=1, keepdims=True)).mean(axis=0)
+    assert table.loc["zi-beta", "weight"] == pytest.approx(w_ref[0], abs=0.02)
+    assert table["weight"].sum() == pytest.approx(1.0)
 
 
 def test_homogeneous_data_fit_at_infinite_concentration_and_sample():

@@ -208,7 +208,9 @@ def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):
     Leaving one problem out depends only on that problem's (N, c), so the pointwise values are
     computed once per distinct pair and weighted by its multiplicity. Returns a pandas DataFrame
     with elpd_loo, se, the difference to the best with its standard error (paired over
-    problems), p_loo, elpd_waic and the largest Pareto k.
+    problems), p_loo, elpd_waic, the largest Pareto k, and ``weight``: the pseudo-BMA+ weight
+    of each model (Yao et al. 2018: softmax of elpd_loo, averaged over a Bayesian bootstrap of
+    the problems, which keeps a difference within its noise from deciding alone).
     """
     import arviz as az
     import pandas as pd
@@ -242,5 +244,15 @@ def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):
         d = lb[hb.inverse] - li[h.inverse]
         rows[name]["elpd_diff"] = float(d.sum())
         rows[name]["dse"] = float(np.sqrt(d.size * d.var()))
+    # pseudo-BMA+: a Dirichlet(1, ..., 1) bootstrap over problems is, summed within each distinct
+    # (N, c), a Dirichlet over the pairs with their multiplicities as concentrations
+    first = np.unique(hb.inverse, return_index=True)[1]  # one problem of each of the best's pairs
+    names = list(pointwise)
+    E = np.column_stack([li[h.inverse][first] for li, _, h in (pointwise[m] for m in names)])  # (pairs, models)
+    alpha = rng.dirichlet(wb, size=1000)
+    z = float(wb.sum()) * alpha @ E
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    for name, wt in zip(names, (z / z.sum(axis=1, keepdims=True)).mean(axis=0)):
+        rows[name]["weight"] = float(wt)
     df = pd.DataFrame(rows).T.sort_values("elpd_loo", ascending=False)
-    return df[["elpd_loo", "se", "elpd_diff", "dse", "p_loo", "elpd_waic", "pareto_k_max"]]
+    return df[["elpd_loo", "se", "elpd_diff", "dse", "p_loo", "elpd_waic", "pareto_k_max", "weight"]]

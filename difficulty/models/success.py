@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 from scipy import integrate
-from scipy.special import betaln, gammaln
+from scipy.special import betaincinv, betaln, gammaln
 
 from .base import DifficultyModel, Param
 from .beta import _logs
@@ -28,6 +28,15 @@ class SuccessDensityModel(DifficultyModel):
 
     def _logpdf(self, p, q):
         log_p, log_q = _logs(p, q)
+        return self._logpdf_logs(q, log_p, log_q)
+
+    def _log_quantile(self, u, um):
+        """log q and log(1 - q) at the probability levels u (and um = 1 - u, given separately so
+        that both tails keep their digits): the nodes of a quadrature in the scale of g itself."""
+        raise NotImplementedError
+
+    def _logpdf_logs(self, q, log_p, log_q):
+        """The log density at q given log(1 - q) and log q already computed (quadrature nodes)."""
         with np.errstate(invalid="ignore"):
             out = self._logpdf_q(log_q, log_p)
         return np.where(q < self.q_max, out, -np.inf)
@@ -85,8 +94,26 @@ class KumaraswamyModel(SuccessDensityModel):
         Param("A", 0, 1, default=1.0, doc="ceiling", closed_high=True),
     )
 
+    @staticmethod
+    def log_density_q(a, b, log_q):
+        """log g(q) = log(a b) + (a - 1) log q + (b - 1) log(1 - q^a), from log q; broadcasts over a, b."""
+        return np.log(a * b) + (a - 1) * log_q + (b - 1) * np.log(-np.expm1(a * log_q))
+
     def _logpdf_q(self, log_q, log_p):
-        return math.log(self.a * self.b) + (self.a - 1) * log_q + (self.b - 1) * np.log(-np.expm1(self.a * log_q))
+        return self.log_density_q(self.a, self.b, log_q)
+
+    @staticmethod
+    def log_quantile(a, b, u, um):
+        """log q and log(1 - q) at CDF level u (um = 1 - u): q^a = 1 - (1 - u)^(1/b); broadcasts."""
+        with np.errstate(divide="ignore"):
+            y = np.where(u < 0.5, np.log1p(-u), np.log(um)) / b  # log (1 - u)^(1/b) <= 0
+            log_x = np.where(y < -0.6931, np.log1p(-np.exp(y)), np.log(-np.expm1(y)))  # x = q^a
+            log_q = log_x / a
+            log_1mq = np.where(log_q < -0.6931, np.log1p(-np.exp(log_q)), np.log(-np.expm1(log_q)))
+        return log_q, log_1mq
+
+    def _log_quantile(self, u, um):
+        return self.log_quantile(self.a, self.b, u, um)
 
     def _sample_solvable(self, size, rng):
         u = rng.random(size)
@@ -127,6 +154,13 @@ class ScaledBetaModel(SuccessDensityModel):
 
     def _sample_solvable(self, size, rng):
         return 1.0 - self.scale * rng.beta(self.alpha, self.beta, size=size)
+
+    def _log_quantile(self, u, um):
+        lower = u <= 0.5  # X from its lower tail, 1 - X from the upper one
+        x = np.where(lower, betaincinv(self.alpha, self.beta, u), 1 - betaincinv(self.beta, self.alpha, um))
+        xc = np.where(lower, 1 - x, betaincinv(self.beta, self.alpha, um))
+        with np.errstate(divide="ignore"):
+            return math.log(self.scale) + np.log(x), np.log((1 - self.scale) + self.scale * xc)
 
     def inference_loss_asymptote(self, k):
         k = np.asarray(k, dtype=float)
