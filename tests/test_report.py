@@ -34,7 +34,11 @@ def test_analyze_writes_every_part_and_refuses_to_overwrite(cli, tmp_path):
         assert f"{kind}_a.png" in names
     s = json.loads((out / "summary.json").read_text())
     g = s["groups"]["a"]
-    assert {"pass_at_k", "model_comparison", "posterior", "forecast", "density", "ranking", "cost_plan"} <= set(g)
+    assert {"pass_at_k", "model_comparison", "posterior", "forecast", "forecast_average", "density", "ranking",
+            "cost_plan"} <= set(g)
+    assert sum(g["forecast_average"]["weights"].values()) == pytest.approx(1.0)
+    for grp in s["groups"].values():  # Talbot vs the closed-form density, where the density is not negligible
+        assert grp["density"]["parametric"]["talbot_check_max_rel_diff"] < 1e-8
     md = (out / "report.md").read_text()
     for section in ("### pass@k", "### Models", "### Forecast", "### Perceived-difficulty density",
                     "### Difficult but obtainable", "### Cost", "R-hat"):
