@@ -88,8 +88,11 @@ def _band(vals, level):
 
 def forecast_pass_at_k(counts: EvalCounts, k, model: str | None = None, method: str | None = None,
                        level: float = 0.9, target: str = "problems", draws: int = 400, seed=0,
-                       posterior=None, fit_k=None) -> Forecast:
-    """Forecast pass@k at any k (up to 1e12) with a band at ``level`` (module docstring)."""
+                       posterior=None, fit_k=None, weights=None) -> Forecast:
+    """Forecast pass@k at any k (up to 1e12) with a band at ``level`` (module docstring).
+
+    ``posterior``: a Posterior of ``model`` to reuse (for model="average", {model: Posterior});
+    ``weights``: for model="average", the models' weights when compare_loo has already given them."""
     model = model or DEFAULT_FORECAST["model"]
     method = method or DEFAULT_FORECAST["method"]
     k = np.atleast_1d(np.asarray(k, dtype=float))
@@ -105,7 +108,7 @@ def forecast_pass_at_k(counts: EvalCounts, k, model: str | None = None, method: 
     if model == "average":
         if method != "mcmc":
             raise DifficultyError("model 'average' weighs posteriors: it needs --method mcmc")
-        return _average_forecast(counts, k, level, target, draws, seed, posterior)
+        return _average_forecast(counts, k, level, target, draws, seed, posterior, weights)
     if method in ("mle", "mcmc"):
         from .fit.likelihood import make_likelihood
 
@@ -147,7 +150,7 @@ def forecast_pass_at_k(counts: EvalCounts, k, model: str | None = None, method: 
 AVERAGE_MODELS = ("kumaraswamy", "zi-beta")
 
 
-def _average_forecast(counts, k, level, target, draws, seed, posteriors=None):
+def _average_forecast(counts, k, level, target, draws, seed, posteriors=None, weights=None):
     """Posterior-predictive pass@k averaged over models, each weighted by its pseudo-BMA+ weight
     from leave-one-problem-out (compare_loo): the draws of each model in proportion to its weight.
     ``posteriors``: {model name: Posterior} to reuse (any of AVERAGE_MODELS not given is sampled)."""
@@ -161,7 +164,8 @@ def _average_forecast(counts, k, level, target, draws, seed, posteriors=None):
         if given is not None and given.likelihood.name != like.name:
             raise DifficultyError(f"the posterior given for {m} is of {given.likelihood.name}")
         posts[like.name] = given or sample_posterior(counts, m, seed=seed, progress=False)
-    weights = compare_loo(posts, max_draws=300, seed=seed)["weight"].to_dict()
+    if weights is None or set(weights) != set(posts):
+        weights = compare_loo(posts, max_draws=300, seed=seed)["weight"].to_dict()
     rng = np.random.default_rng(seed)
     vals = []
     for name, post in posts.items():

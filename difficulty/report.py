@@ -86,7 +86,8 @@ def _analyze_group(name, counts: EvalCounts, folder, opts, truth=None, quiet=Fal
     # beside it, the average of the two posteriors weighted by leave-one-problem-out (pseudo-BMA+):
     # where they disagree (a never-solvable fraction, say), the data's preference shows
     fc_avg = forecast_pass_at_k(counts, k_fc, model="average", method="mcmc", level=0.9, draws=200,
-                                posterior={"zi-beta": post, DEFAULT_FORECAST["model"]: post_f})
+                                posterior={"zi-beta": post, DEFAULT_FORECAST["model"]: post_f},
+                                weights=loo["weight"].to_dict())  # the LOO table's own weights
     fc_post = np.quantile(post.pass_at_k_draws(k_fc), [0.05, 0.5, 0.95], axis=0)
     out["forecast"] = fc.to_dict()
     out["forecast_average"] = fc_avg.to_dict()

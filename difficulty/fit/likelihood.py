@@ -376,6 +376,11 @@ def _beta_nodes(a, b):
     return np.where(valid, q, 0.5), np.where(valid, qc, 0.5), logw
 
 
+def _half_step_matrix(even):
+    """(nodes, 2): weights 1 for the rule, 2 on every other node for the rule of twice the step."""
+    return np.stack([np.ones(even.size), 2.0 * even], axis=1)
+
+
 def _tanh_sinh(h=1 / 8, tmax=6.2):
     """Tanh-sinh nodes u, 1 - u and weights on (0, 1), reaching u ~ 1e-300 at both ends, so
     that endpoint singularities like u^-0.85 lose nothing; and which nodes form the rule of
@@ -418,9 +423,11 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
         self._log_p, self._log_q = _logs(self._p, self._q)
         # the quantile-scale rule is used where g has features on two scales at once (a point mass
         # near 0 and the binomial's cut-off, say): a finer step, paid for only where it is needed
-        self._u, self._um, w, self._even_u = _tanh_sinh(h=1 / 32)
+        self._u, self._um, w, even_u = _tanh_sinh(h=1 / 32)
         self._logw_u = np.log(w)
-        self._even = _tanh_sinh()[3]
+        # each rule's sum and its half-step sum, as one product: (nodes, 2) per rule, built once
+        self._halves = _half_step_matrix(_tanh_sinh()[3])
+        self._halves_u = _half_step_matrix(even_u)
         self._tilted = {}  # nodes for the K-tilted posteriors, by K (see log_unsolved_after)
 
     def _logpdf_batch(self, theta):
@@ -434,16 +441,15 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
 
     _batched = False
 
-    def _nested(self, terms, even=None):
+    def _nested(self, terms, halves=None):
         """log sum exp of quadrature terms over the last axis, and an error estimate: its difference
         from the rule of twice the step (inf where only one of them vanishes), or the share of the
         outermost nodes when that is larger (mass beyond them, which the rules cannot see).
         One pass of exponentials serves all three."""
-        even = self._even if even is None else even
         m = np.max(terms, axis=-1, keepdims=True)
         m[~np.isfinite(m)] = 0.0
         e = np.exp(terms - m)
-        sums = e @ np.stack([np.ones(even.size), 2.0 * even], axis=1)  # (..., 2): the rule and its half
+        sums = e @ (self._halves if halves is None else halves)  # (..., 2): the rule and its half
         edge = np.maximum(e[..., :3].max(axis=-1), e[..., -3:].max(axis=-1))
         with np.errstate(divide="ignore", invalid="ignore"):
             log_full, log_half = np.log(sums[..., 0]), np.log(sums[..., 1])
@@ -479,7 +485,7 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
         lg = np.where(np.isfinite(lg), lg, -np.inf)
         value, err = self._nested(lg + self._logw)
         return self._pick(self._lead + value, err, lambda: self._nested(self._binomial_terms(
-            *model._log_quantile(self._u, self._um)), self._even_u))
+            *model._log_quantile(self._u, self._um)), self._halves_u))
 
     def pointwise(self, theta):
         return self._pointwise_theta(np.asarray(theta, dtype=float))
@@ -515,8 +521,8 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
 
         def quantile_scale():
             lq, l1 = model._log_quantile(self._u, self._um)
-            p0, d0 = self._nested(self._binomial_terms(lq, l1), self._even_u)
-            pk, dk = self._nested(self._binomial_terms(lq, l1, extra=kf), self._even_u)
+            p0, d0 = self._nested(self._binomial_terms(lq, l1), self._halves_u)
+            pk, dk = self._nested(self._binomial_terms(lq, l1, extra=kf), self._halves_u)
             return pk - p0[:, None], dk + d0[:, None]
 
         out = self._pick(lbeta + ek - e0[:, None], errk + err0[:, None], quantile_scale)
@@ -542,7 +548,7 @@ class SuccessDensityBinomialLikelihood(CountLikelihood):
                 value += self._lead
                 rows = np.flatnonzero((err > self.NESTED_TOL).any(axis=1))
                 if rows.size:
-                    v2, e2 = self._nested(self._binomial_terms(*self._log_quantile_batch(th[rows])), self._even_u)
+                    v2, e2 = self._nested(self._binomial_terms(*self._log_quantile_batch(th[rows])), self._halves_u)
                     value[rows] = np.where((err[rows] > self.NESTED_TOL) & (e2 < err[rows]), v2, value[rows])
             out[s:s + chunk] = value @ self.w
         return out.reshape(theta.shape[:-1])

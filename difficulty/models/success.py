@@ -157,8 +157,9 @@ class ScaledBetaModel(SuccessDensityModel):
 
     def _log_quantile(self, u, um):
         lower = u <= 0.5  # X from its lower tail, 1 - X from the upper one
-        x = np.where(lower, betaincinv(self.alpha, self.beta, u), 1 - betaincinv(self.beta, self.alpha, um))
-        xc = np.where(lower, 1 - x, betaincinv(self.beta, self.alpha, um))
+        x_low, xc_up = betaincinv(self.alpha, self.beta, u), betaincinv(self.beta, self.alpha, um)
+        x = np.where(lower, x_low, 1 - xc_up)
+        xc = np.where(lower, 1 - x_low, xc_up)
         with np.errstate(divide="ignore"):
             return math.log(self.scale) + np.log(x), np.log((1 - self.scale) + self.scale * xc)
 
