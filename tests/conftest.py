@@ -2,6 +2,13 @@ import os
 import pathlib
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Deterministic property tests on a loaded 2-core machine: no deadline, a fixed derivation of
+# examples from each test (no random seed, no example database carried between runs).
+settings.register_profile("difficulty", deadline=None, derandomize=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "difficulty"))
 
 REAL = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "schaeffer2025_monkeys_power_laws"
 
