@@ -1,26 +1,39 @@
-# Two commands: `make demo` (report on built-in generated data) and `make test`.
+# `make demo` (report on built-in generated data) and `make test`; also `make bench`, `make lint`, `make clean`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.installed-$(EXTRAS)
-EXTRAS ?= test,vae
 
-.PHONY: demo test bench clean
+# One stamp per extras set (.installed-core, -test, -vae, -test-vae): switching targets installs only what
+# the new set lacks; pip leaves what is already satisfied alone, and the venv is created once.
+comma  := ,
+extras  = $(if $(filter core,$*),,[$(subst -,$(comma),$*)])
 
-$(STAMP): pyproject.toml
+.PHONY: demo test install-test bench lint clean
+.PRECIOUS: $(VENV)/.installed-%
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.$(extras)'
+	touch $@
+
+# The demo needs the core only: no test tools, no PyTorch.
+demo: $(VENV)/.installed-core
 	$(BIN)/difficulty demo -o difficulty-demo --force
 
-test: $(STAMP)
+# The VAE tests run here, never skipped: the vae extra (torch, pinned) is part of the test set.
+test: install-test
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+install-test: $(VENV)/.installed-test-vae
+
+bench: $(VENV)/.installed-vae
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
 
 clean:
 	rm -rf $(VENV) difficulty-demo

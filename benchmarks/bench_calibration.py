@@ -29,7 +29,7 @@ def main(runs=200):
             post = sample_posterior(counts, "zi-beta", walkers=16, steps=1000, seed=seed, progress=False)
         lo, hi = np.quantile(post.samples, [0.05, 0.95], axis=0)
         hit_mc[:3] += (lo <= truth) & (truth <= hi)
-        pk = post.pass_at_k_draws([10 * N])[:, 0]
+        pk = post.models().pass_at_k(float(10 * N))  # one value per posterior draw
         hit_mc[3] += np.quantile(pk, 0.05) <= pass_true <= np.quantile(pk, 0.95)
         la = fit_mle(counts, "zi-beta", level=0.9)
         hit_la += (la.low <= truth) & (truth <= la.high)

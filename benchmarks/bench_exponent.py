@@ -47,7 +47,8 @@ def discretised_beta_alpha(counts, scale_fixed=None):
 def main(seeds=30):
     t0 = time.perf_counter()
     print("exponent of -log pass@k, Schaeffer et al. synthetic protocol, 128 problems, 30 seeds")
-    print(f"{'family':>12} {'alpha':>5} {'beta':>4} {'scale':>5} {'N':>6} | {'ours rel.err':>12} | {'discretised Beta':>16}")
+    print(f"{'family':>12} {'alpha':>5} {'beta':>4} {'scale':>5} {'N':>6} | "
+          f"{'ours rel.err':>12} | {'discretised Beta':>16}")
     all_ours, all_base, ratios = [], [], []
     for family in ("scaled-beta", "kumaraswamy"):
         for alpha in (0.15, 0.4):
@@ -78,7 +79,8 @@ def main(seeds=30):
     print(f"overall median relative error (robust to the baseline's failures): ours {np.median(all_ours):.3f}, "
           f"discretised Beta {np.median(all_base):.3f}, ratio {np.median(all_ours) / np.median(all_base):.2f}")
     r = np.array(ratios)
-    print(f"per-setting ratio ours/baseline: median {np.median(r):.2f}, <= 0.5 in {np.sum(r <= 0.5)} of {r.size} settings")
+    print(f"per-setting ratio ours/baseline: median {np.median(r):.2f}, "
+          f"<= 0.5 in {np.sum(r <= 0.5)} of {r.size} settings")
 
 
 if __name__ == "__main__":

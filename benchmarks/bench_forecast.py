@@ -14,7 +14,6 @@ import time
 import warnings
 from functools import partial
 
-import numpy as np
 import pandas as pd
 
 from difficulty.backtest import FORECASTERS, backtest
@@ -41,7 +40,8 @@ def main(seeds=2):
     t0 = time.perf_counter()
     forecasters = list(FORECASTERS)
     default = next(name for name, opts in FORECASTERS.items()
-                   if opts.get("method") == DEFAULT_FORECAST["method"] and opts.get("model") == DEFAULT_FORECAST["model"])
+                   if opts.get("method") == DEFAULT_FORECAST["method"]
+                   and opts.get("model") == DEFAULT_FORECAST["model"])
     groups = [(name, g) for name, g in counts.groups().items() if (g.n >= 10_000).sum() >= 20]
     used = len(groups)
     with multiprocessing.get_context("fork").Pool(min(2, os.cpu_count() or 1)) as pool:  # groups are independent
@@ -50,7 +50,8 @@ def main(seeds=2):
     df = pd.DataFrame(rows)
     # score every forecaster on the same runs: those where all of them produced a forecast
     # (a subsample with no success at all leaves every method without a curve to extrapolate)
-    ok = df.pivot_table(index=["group", "seed"], columns="forecaster", values="forecast", aggfunc="first").notna().all(axis=1)
+    ok = df.pivot_table(index=["group", "seed"], columns="forecaster", values="forecast",
+                        aggfunc="first").notna().all(axis=1)
     keep = df.set_index(["group", "seed"]).index.isin(ok[ok].index)
     common = df[keep]
     table = common.groupby("forecaster", sort=False).agg(mae=("abs_error", "mean"), coverage=("covered", "mean"),

@@ -11,11 +11,18 @@ import math
 import time
 
 import numpy as np
-from scipy import stats
 
 from difficulty.generate import simulate_counts
-from difficulty.inversion import (_design, _grid, _nnls_tikhonov, _second_difference, DensityEstimate,
-                                  invert_counts, invert_curve, wasserstein_p)
+from difficulty.inversion import (
+    DensityEstimate,
+    _design,
+    _grid,
+    _nnls_tikhonov,
+    _second_difference,
+    invert_counts,
+    invert_curve,
+    wasserstein_p,
+)
 from difficulty.models import make_model
 from difficulty.passk import pass_at_k_matrix
 
@@ -88,7 +95,8 @@ def fixed_strength(y, noise, lam):
 def run(model, noise, reps, rng, band=False):
     cdf = truth_cdf(model)
     F_pop = population_cdf_log(model)
-    out = {"w1": [], "w1_log": [], "w1_log_own": [], "one_log": [], "two_log": [], "t": [], "never_err": [], "tail_err": [], "two": [], "lam": [], "cover": []}
+    out = {"w1": [], "w1_log": [], "w1_log_own": [], "one_log": [], "two_log": [], "t": [], "never_err": [],
+           "tail_err": [], "two": [], "lam": [], "cover": []}
     for _ in range(reps):
         y, p = curve(model, 2000, noise, rng)
         t0 = time.perf_counter()
@@ -121,8 +129,10 @@ def main():
     for noise in (1e-3, 1e-2):
         r = run(beta, noise, 20, rng)
         print(f"  noise {noise:.1%}: W1(p) {r['w1'].mean():.4f} +- {r['w1'].std():.4f}   two-sample W1 "
-              f"{r['two'].mean():.4f}   W1(log10 sigma) {r['w1_log'].mean():.3f} dec vs the population (the problems' own p vs the population: "
-              f"{r['one_log'].mean():.3f}; two samples: {r['two_log'].mean():.3f}), {r['w1_log_own'].mean():.3f} vs the problems' own p   mass p > 1-1e-4 error "
+              f"{r['two'].mean():.4f}   W1(log10 sigma) {r['w1_log'].mean():.3f} dec vs the population "
+              f"(the problems' own p vs the population: {r['one_log'].mean():.3f}; two samples: "
+              f"{r['two_log'].mean():.3f}), {r['w1_log_own'].mean():.3f} vs the problems' own p   "
+              "mass p > 1-1e-4 error "
               f"{np.abs(r['tail_err']).mean():.4f}   strength {np.median(r['lam']):.3g}   time {r['t'].mean():.3f} s")
     # fixed-strength baselines on the same kind of data
     cdf = truth_cdf(beta)
@@ -131,10 +141,12 @@ def main():
         y, _ = curve(beta, 2000, 1e-3, rng)
         for lam in base:
             base[lam].append(wasserstein_p(fixed_strength(y, 1e-3, lam), cdf))
-    print("  fixed-strength NNLS at 0.1% noise: " + ", ".join(f"lambda {l:g}: W1 {np.mean(v):.4f}" for l, v in base.items()))
+    print("  fixed-strength NNLS at 0.1% noise: "
+          + ", ".join(f"lambda {lam:g}: W1 {np.mean(v):.4f}" for lam, v in base.items()))
     for name, model in (("bimodal (0.5 Beta(1,4) + 0.5 Beta(20,1))",
                          make_model("beta-mixture", weights=[0.5, 0.5], alphas=[1.0, 20.0], betas=[4.0, 1.0])),
-                        ("never-solved mass 0.2 (Beta(2, 0.35), A = 0.8)", make_model("beta", alpha=2, beta=0.35, A=0.8))):
+                        ("never-solved mass 0.2 (Beta(2, 0.35), A = 0.8)",
+                         make_model("beta", alpha=2, beta=0.35, A=0.8))):
         r = run(model, 1e-3, 100, rng, band=True)
         print(f"  {name}: W1(p) {r['w1'].mean():.4f}, never-solved error {np.abs(r['never_err']).mean():.4f}, "
               f"90% band covers the true CDF at {r['cover'].mean():.0%} of grid points (100 repetitions)")
@@ -154,8 +166,8 @@ def main():
         w_curve.append(wasserstein_p(eu, cdf))
         s_counts.append(wasserstein_p(ec, sample_cdf))
         s_curve.append(wasserstein_p(eu, sample_cdf))
-    print(f"  from counts (N = 100, 1,000 problems) vs the realised p of those problems: W1(p) {np.mean(s_counts):.4f}; "
-          f"from the aggregate curve of the same data: {np.mean(s_curve):.4f}; ratio "
+    print("  from counts (N = 100, 1,000 problems) vs the realised p of those problems: "
+          f"W1(p) {np.mean(s_counts):.4f}; from the aggregate curve of the same data: {np.mean(s_curve):.4f}; ratio "
           f"{np.mean(s_curve) / np.mean(s_counts):.2f}x (target >= 2x)")
     print(f"  the same against the population Beta(2, 0.35) (adds the 1,000-problem sampling floor to both): "
           f"{np.mean(w_counts):.4f} vs {np.mean(w_curve):.4f}, ratio {np.mean(w_curve) / np.mean(w_counts):.2f}x")

@@ -62,7 +62,8 @@ def main():
     print(f"  harness loop (baseline): {t_ref:8.3f} s")
     print(f"  difficulty.pass_at_k   : {t_ours:8.4f} s")
     print(f"  ratio                  : {t_ref / t_ours:8.0f}x   (target >= 100x)")
-    print(f"  max |error| vs mpmath (50 digits, {n_checked} points incl. c=0, c=N, N-c=k): {err:.2e}   (target <= 1e-12)")
+    print(f"  max |error| vs mpmath (50 digits, {n_checked} points incl. c=0, c=N, N-c=k): {err:.2e}   "
+          "(target <= 1e-12)")
     print(f"  max |ours - harness loop|: {harness_err:.2e}")
 
 

@@ -38,7 +38,8 @@ def main():
         post = sample_posterior(counts, "beta", walkers=32, steps=2000, progress=False)
     t_post = time.perf_counter() - t0
 
-    print(f"posterior: {counts.n_problems} problems x N=10^4 ({like.n.size} distinct (N, c) pairs), 32 walkers x 2000 steps")
+    print(f"posterior: {counts.n_problems} problems x N=10^4 ({like.n.size} distinct (N, c) pairs), "
+          "32 walkers x 2000 steps")
     print(f"  naive per-problem betabinom.logpmf: {t_naive * 1e3:9.2f} ms per evaluation"
           f"  (a 64,000-evaluation chain: ~{t_naive * 64000 / 60:.0f} min)")
     print(f"  histogram likelihood             : {t_ours * 1e6:9.2f} us per evaluation")
@@ -47,7 +48,8 @@ def main():
     print(f"  full posterior (MLE + emcee + arviz): {t_post:6.2f} s   (target < 10 s)")
     s = post.summary()
     for name in post.param_names:
-        print(f"    {name}: mean {s.loc[name, 'mean']:.4f}  R-hat {s.loc[name, 'r_hat']:.4f}  ESS {s.loc[name, 'ess_bulk']:.0f}")
+        print(f"    {name}: mean {s.loc[name, 'mean']:.4f}  R-hat {s.loc[name, 'r_hat']:.4f}  "
+              f"ESS {s.loc[name, 'ess_bulk']:.0f}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def main():
           f"{'ours selected P/R':>17} | {'Spearman ours/c/N':>17} | {'90% cover: float/hard/exact':>27}")
     for tname, model in truths.items():
         for N in (8, 16, 100):
-            acc = {k: [] for k in ("rawP", "rawR", "oursP", "cnP", "selP", "selR", "rho", "rho_cn", "cov", "cov_hard", "cov_q")}
+            acc = {k: [] for k in ("rawP", "rawR", "oursP", "cnP", "selP", "selR", "rho", "rho_cn", "cov", "cov_hard",
+                                   "cov_q")}
             for seed in range(5):
                 sim = simulate_counts(model, 1000, N, seed=seed)
                 r = rank_problems(sim.counts, budget=K, band=BAND, model="zi-beta", seed=seed)
@@ -56,7 +57,8 @@ def main():
                 acc["selR"].append(good[sel].sum() / max(good.sum(), 1))
                 acc["rho"].append(stats.spearmanr(t.q_mean, q).statistic)
                 acc["rho_cn"].append(stats.spearmanr(c / n, q).statistic)
-                inside = (t.p_solve_within_budget_low <= truth + 1e-12) & (truth <= t.p_solve_within_budget_high + 1e-12)
+                inside = ((t.p_solve_within_budget_low <= truth + 1e-12)
+                          & (truth <= t.p_solve_within_budget_high + 1e-12))
                 acc["cov"].append(np.mean(inside))
                 hard = truth < 0.999  # problems whose answer is not trivially "solved"
                 acc["cov_hard"].append(np.mean(inside[hard]))
@@ -66,8 +68,8 @@ def main():
                 acc["cov_q"].append(np.mean((K * np.log1p(-t.q_high) <= lt) & (lt <= K * np.log1p(-t.q_low))))
             m = {k: (np.nanmean(v) if np.any(np.isfinite(v)) else np.nan) for k, v in acc.items()}
             print(f"{tname:>13} {N:>4} | {m['rawP']:>6.3f} / {m['rawR']:<6.3f} | {m['oursP']:>12.3f} | "
-                  f"{m['cnP']:>16.3f} | {m['selP']:>7.3f} / {m['selR']:<7.3f} | {m['rho']:>7.3f} / {m['rho_cn']:<7.3f} | "
-                  f"{m['cov']:>6.3f} / {m['cov_hard']:.3f} / {m['cov_q']:.3f}")
+                  f"{m['cnP']:>16.3f} | {m['selP']:>7.3f} / {m['selR']:<7.3f} | "
+                  f"{m['rho']:>7.3f} / {m['rho_cn']:<7.3f} | {m['cov']:>6.3f} / {m['cov_hard']:.3f} / {m['cov_q']:.3f}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,16 @@ import time
 
 import numpy as np
 
+from difficulty.experiments.vae import (
+    effective_k_prediction,
+    eigen_power_law,
+    empirical_pass_at_k,
+    load_images,
+    sample_errors,
+    train_vae,
+    trial_correlation,
+)
 from difficulty.fit.curve import fit_curve
-from difficulty.vae import (effective_k_prediction, eigen_power_law, empirical_pass_at_k, load_images, sample_errors,
-                            train_vae, trial_correlation)
 
 
 def main():
@@ -35,7 +42,8 @@ def main():
         a, b, A = fit.value
         print(f"  epsilon {eps:.3f}: pass@1 {emp[0]:.3f}, pass@1000 {emp[-1]:.3f}; max |Eq. 12 - empirical| "
               f"{np.abs(eff - emp).max():.3f} (kappa = {kappa:.2f}), {np.abs(ind - emp).max():.3f} (kappa = 0); "
-              f"Beta fit alpha {a:.3g}, beta {b:.3g}, A {A:.3g}, max gap {np.abs(fit.model.pass_at_k(ks) - emp).max():.3f}")
+              f"Beta fit alpha {a:.3g}, beta {b:.3g}, A {A:.3g}, "
+              f"max gap {np.abs(fit.model.pass_at_k(ks) - emp).max():.3f}")
 
 
 if __name__ == "__main__":

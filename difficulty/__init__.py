@@ -3,12 +3,34 @@
 Exact pass@k with honest intervals, difficulty models and their Laplace transforms
 (Levi 2025, "A Simple Model of Inference Scaling Laws"), fits and posteriors, forecasts,
 the perceived-difficulty density, and problem ranking for fine-tuning.
+
+The names below are loaded on first use, so that importing the package (and starting the
+command line) costs only what is used.
 """
-from .counts import EvalCounts
 from .errors import DifficultyError
-from .io import load_counts
-from .passk import PassAtK, estimate_pass_at_k, pass_at_k, pass_at_k_matrix
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "EvalCounts": ".counts",
+    "load_counts": ".io",
+    "pass_at_k": ".passk",
+    "pass_at_k_matrix": ".passk",
+    "estimate_pass_at_k": ".passk",
+    "PassAtK": ".passk",
+}
+
 __all__ = ["EvalCounts", "DifficultyError", "load_counts", "pass_at_k", "pass_at_k_matrix",
            "estimate_pass_at_k", "PassAtK"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'difficulty' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -77,7 +77,8 @@ class CostPlan:
         return asdict(self)
 
 
-def plan_cost(model, target: float, prompt_tokens: float, decode_tokens: float, flops_per_token: float = 1.0) -> CostPlan:
+def plan_cost(model, target: float, prompt_tokens: float, decode_tokens: float,
+              flops_per_token: float = 1.0) -> CostPlan:
     """k and total cost C (Eq. 13) for a target coverage, exact and asymptotic (Eq. 14)."""
     _check_tokens(prompt_tokens, decode_tokens, flops_per_token)
     k = k_for_coverage(model, target)
@@ -98,7 +99,8 @@ def plan_cost(model, target: float, prompt_tokens: float, decode_tokens: float, 
         k_asym = None
     cost = float(cost_of_k(k_int, prompt_tokens, decode_tokens, flops_per_token))
     cost_asym = None if k_asym is None else float(cost_of_k(k_asym, prompt_tokens, decode_tokens, flops_per_token))
-    return CostPlan(target, k, k_int, cost, k_asym, cost_asym, model.ceiling, prompt_tokens, decode_tokens, flops_per_token)
+    return CostPlan(target, k, k_int, cost, k_asym, cost_asym, model.ceiling, prompt_tokens, decode_tokens,
+                    flops_per_token)
 
 
 def _k_of_cost(cost, prompt_tokens, decode_tokens, flops_per_token):

@@ -112,7 +112,8 @@ class EvalCounts:
             raise DifficultyError(f"{self.source}: no problems (the data are empty)")
         zero = np.flatnonzero(n == 0)
         if zero.size:
-            raise DifficultyError(f"attempts (N) of {_where(zero[0], problem)} is 0: every problem needs at least one attempt")
+            raise DifficultyError(f"attempts (N) of {_where(zero[0], problem)} is 0: "
+                                  "every problem needs at least one attempt")
         over = np.flatnonzero(c > n)
         if over.size:
             i = over[0]
@@ -149,7 +150,7 @@ class EvalCounts:
         first, inverse, weight = unique_pairs(self.n, self.c)
         return CountHistogram(self.n[first].copy(), self.c[first].copy(), weight, inverse)
 
-    def groups(self) -> dict[str, "EvalCounts"]:
+    def groups(self) -> dict[str, EvalCounts]:
         """Split by group, in order of first appearance; one entry named 'all' if ungrouped."""
         if self.group is None:
             return {"all": self}
@@ -160,7 +161,7 @@ class EvalCounts:
             out[str(name)] = self.select(mask)
         return out
 
-    def select(self, mask) -> "EvalCounts":
+    def select(self, mask) -> EvalCounts:
         mask = np.asarray(mask)
         return EvalCounts(
             self.n[mask], self.c[mask],

@@ -21,7 +21,8 @@ from .errors import DifficultyError
 from .models import BetaModel, CorrelatedTrialsModel, DifficultyModel
 from .special import generalized_harmonic
 
-__all__ = ["Simulation", "simulate_counts", "simulate_outcomes", "simulate_beta_counts", "first_success_times"]
+__all__ = ["Simulation", "simulate_counts", "simulate_outcomes", "simulate_beta_counts", "first_success_times",
+           "demo_data"]
 
 MAX_MATRIX_CELLS = 200_000_000
 
@@ -113,3 +114,26 @@ def simulate_beta_counts(alpha: float, beta: float, problems: int, attempts, see
     Returns (EvalCounts, true p_i)."""
     sim = simulate_counts(BetaModel(alpha=alpha, beta=beta, A=ceiling), problems, attempts, seed)
     return sim.counts, sim.p
+
+
+def demo_data(seed=0):
+    """Built-in generated data with a known truth: three "models" of different strength whose
+    problems' failure probabilities follow zero-inflated Beta distributions (a mixture of a
+    never-solvable fraction and a Beta), 300 problems each, 200 attempts per problem.
+
+    Returns (EvalCounts grouped by model, {model: its BetaModel})."""
+    truths = {
+        "strong-model": BetaModel(alpha=1.5, beta=0.6, A=0.95),
+        "medium-model": BetaModel(alpha=3.0, beta=0.4, A=0.85),
+        "weak-model": BetaModel(alpha=6.0, beta=0.3, A=0.7),
+    }
+    n, c, prob, grp = [], [], [], []
+    for i, (name, model) in enumerate(truths.items()):
+        sim = simulate_counts(model, 300, 200, seed=seed + i)
+        n.append(sim.counts.n)
+        c.append(sim.counts.c)
+        prob.append(np.array([f"p{j:03d}" for j in range(300)], dtype=object))
+        grp.append(np.full(300, name, dtype=object))
+    counts = EvalCounts(np.concatenate(n), np.concatenate(c), problem=np.concatenate(prob), group=np.concatenate(grp),
+                        source="built-in demo data (generated)")
+    return counts, truths

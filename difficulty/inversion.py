@@ -111,18 +111,22 @@ class DensityEstimate:
 
 
 # ------------------------------------------------------------------ parametric
-def invert_parametric(model, sigma, method: str = "talbot", dps: int | None = None):
+def invert_parametric(model, sigma, method: str | None = None, dps: int | None = None):
     """A f(sigma) by numerical inversion of the model's Laplace transform (mpmath.invertlaplace).
 
-    The transform is evaluated in mpmath arithmetic (complex s); the working precision is
-    30 digits, raised with sigma so that values ~exp(-alpha sigma) keep their relative digits.
+    The transform is evaluated in mpmath arithmetic at complex s. Talbot's contour needs the
+    transform continued to Re(s) < 0, which models with a closed form have (the Beta family); for
+    models whose transform is a quadrature over q (valid for Re(s) > 0), de Hoog's method, whose
+    contour is a vertical line in Re(s) > 0, is the default. The working precision is 30 digits,
+    raised with sigma so that values ~exp(-alpha sigma) keep their relative digits.
     """
     import mpmath as mp
 
+    method = method or ("talbot" if getattr(model, "analytic_transform", False) else "dehoog")
     if method not in ("talbot", "dehoog", "stehfest"):
         raise DifficultyError(f"unknown inversion method {method!r}: talbot, dehoog or stehfest")
-    if not hasattr(model, "mp_laplace_transform"):
-        raise DifficultyError(f"model {model.name!r} has no mpmath transform to invert")
+    if not hasattr(model, "mp_laplace_transform") or getattr(model, "shape", ()) != ():
+        raise DifficultyError(f"model {model.name!r} has no mpmath transform to invert (one parameter set needed)")
     sig = np.atleast_1d(np.asarray(sigma, dtype=float))
     if np.any(sig <= 0):
         raise DifficultyError("sigma must be > 0 (the atom at sigma = 0 is the never-solved mass)")
@@ -130,7 +134,7 @@ def invert_parametric(model, sigma, method: str = "talbot", dps: int | None = No
     for i, s in enumerate(sig):
         work = dps or int(30 + max(0.0, s) / 2)
         with mp.workdps(work):
-            F = lambda z: model.mp_laplace_transform(z, mp)
+            F = lambda z: model.mp_laplace_transform(z, mp)  # noqa: E731
             out[i] = float(mp.invertlaplace(F, mp.mpf(s), method=method))
     return np.clip(out, 0.0, None) * model.ceiling
 
@@ -296,7 +300,7 @@ def _em(logL, weights, x0, iters, tol=1e-9, smooth=0):
     L = np.exp(logL - m)
     x = x0.copy()
     n = weights.sum()
-    for it in range(iters):
+    for _it in range(iters):
         denom = L @ x
         new = x * (L.T @ (weights / denom)) / n
         for _ in range(smooth):
@@ -366,3 +370,65 @@ def tail_exponent(est: DensityEstimate, k_max: float):
         return None
     slope = np.polyfit(np.log(est.sigma[sel]), np.log(F[sel]), 1)[0]
     return float(slope)
+
+
+# ------------------------------------------------------------------ the curve of a file or of counts
+def curve_noise(pass_at_k, n_problems: int):
+    """Binomial standard error of a mean pass@k over ``n_problems`` problems,
+    sqrt(pass (1 - pass) / n), with pass (1 - pass) floored at 1/n (one problem's worth) so
+    that a curve at 0 or 1 still has noise."""
+    y = np.asarray(pass_at_k, dtype=float)
+    n = float(n_problems)
+    return np.sqrt(np.clip(y * (1 - y), 1.0 / n, None) / n)
+
+
+def invert_counts_curve(counts: EvalCounts, n_k: int = 40, n_boot: int = 100, level: float = 0.9,
+                        seed=0) -> DensityEstimate:
+    """Tikhonov-NNLS inversion (:func:`invert_curve`) of the aggregate curve built from counts.
+
+    The curve is the mean unbiased pass@k over problems at ``n_k`` log-spaced k up to the
+    smallest N; its noise and band come from ``n_boot`` bootstrap resamples of the problems
+    (each a mean of the per-problem pass@k of a resample drawn with replacement)."""
+    from .passk import pass_at_k_matrix
+
+    nmin = int(counts.n.min())
+    k = np.unique(np.round(np.logspace(0, np.log10(nmin), n_k)).astype(int))
+    m = pass_at_k_matrix(counts, k)
+    rng = np.random.default_rng(seed)
+    boots = np.array([m[rng.integers(0, m.shape[0], m.shape[0])].mean(axis=0) for _ in range(n_boot)])
+    return invert_curve(k, m.mean(axis=0), boot_curves=boots, level=level, seed=seed)
+
+
+def parametric_density(fit, sigma=None, level: float = 0.9, draws: int = 300, budget: float = 1000,
+                       band=(0.5, 0.99), check: int = 0, seed=0) -> dict:
+    """The difficulty density of a fitted per-problem model: A f(sigma) at the estimate with a
+    pointwise band from the fit's parameter draws, the never-solvable atom 1 - A, and the mass
+    of problems with P(solved within ``budget``) in ``band`` (integral of A f over that sigma range,
+    trapezoid in log sigma). ``check`` > 0: that many points are also recovered by inverting the
+    model's mpmath transform numerically (Eq. 10), and the largest relative difference is reported."""
+    from .ranking import band_to_q
+
+    model = fit.model
+    if sigma is None:
+        sigma = np.logspace(-5, 1.5, 120)
+    sigma = np.asarray(sigma, dtype=float)
+    dens = np.asarray(model.density_sigma(sigma), dtype=float)
+    stack = fit.models(draws, seed).expand(1).density_sigma(sigma)
+    lo, hi = np.quantile(stack, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+    q_lo, q_hi = band_to_q(band, budget)
+    s_lo, s_hi = -math.log1p(-q_lo), (-math.log1p(-q_hi) if q_hi < 1 else 50.0)
+    fine = np.exp(np.linspace(math.log(s_lo), math.log(s_hi), 400))
+    mass = float(np.trapezoid(np.asarray(model.density_sigma(fine)) * fine, np.log(fine)))
+    out = {"sigma": sigma, "density": dens, "low": np.minimum(lo, dens), "high": np.maximum(hi, dens),
+           "never_solved": float(model.never_solved), "always_solved": 0.0, "ceiling": float(model.ceiling),
+           "method": f"parametric ({fit.model_name})", "regularization": None, "level": level,
+           "params": dict(zip(fit.param_names, map(float, fit.estimate))),
+           "note": "density of the fitted model; band from its parameter uncertainty",
+           "obtainable_mass": {"budget": budget, "band": list(band), "mass": mass, "low": None, "high": None}}
+    if check:
+        live = sigma[dens >= 1e-12 * dens.max()]
+        pts = live[np.unique(np.linspace(0, live.size - 1, int(check)).astype(int))]
+        inv = invert_parametric(model, pts, dps=15)
+        ref = model.density_sigma(pts)
+        out["inversion_check_max_rel_diff"] = float(np.max(np.abs(inv - ref) / ref))
+    return out

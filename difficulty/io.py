@@ -13,12 +13,15 @@ from __future__ import annotations
 import ast
 import json
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .counts import EvalCounts
 from .errors import DifficultyError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["load_counts", "ATTEMPT_COLUMNS", "SUCCESS_COLUMNS", "PROBLEM_COLUMNS", "OUTCOME_COLUMNS"]
 
@@ -32,6 +35,8 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0", "fail", "failed", "incorrect", "f
 
 
 def _read_table(path: str, fmt: str | None) -> pd.DataFrame:
+    import pandas as pd
+
     if not os.path.exists(path):
         raise DifficultyError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -52,15 +57,19 @@ def _read_table(path: str, fmt: str | None) -> pd.DataFrame:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise DifficultyError(f"{path}: reading Parquet needs pyarrow (pip install 'difficulty[parquet]')") from None
+            raise DifficultyError(f"{path}: reading Parquet needs pyarrow "
+                                  "(pip install 'difficulty[parquet]')") from None
         try:
             return pd.read_parquet(path)
         except Exception as e:  # pyarrow raises many types for a bad file
-            raise DifficultyError(f"{path}: not a readable Parquet file ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+            raise DifficultyError(f"{path}: not a readable Parquet file "
+                                  f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
     raise DifficultyError(f"{path}: unknown format {ext!r} (use .csv, .tsv, .jsonl, .json or .parquet, or --format)")
 
 
 def _read_jsonl(path: str) -> pd.DataFrame:
+    import pandas as pd
+
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     if not text.strip():
@@ -150,6 +159,8 @@ def _is_list_column(series: pd.Series) -> bool:
 def counts_from_frame(df: pd.DataFrame, *, n_col=None, c_col=None, problem_col=None, group_col=None,
                       outcome_col=None, source="<frame>") -> EvalCounts:
     """Turn a table of any recognised shape into validated counts (the frame is not modified)."""
+    import pandas as pd
+
     if df.shape[0] == 0:
         raise DifficultyError(f"{source}: no rows")
     group = _find(df, group_col, (), "the group") if group_col else None
@@ -223,11 +234,14 @@ def is_curve_file(path: str, format: str | None = None) -> bool:
 
 def load_curve(path: str, format: str | None = None):
     """Read an aggregate curve: (k, pass@k, n_problems or None). Rows are sorted by k."""
+    import pandas as pd
+
     df = _read_table(path, format)
     kcol = _find(df, None, K_COLUMNS, "k")
     ycol = _find(df, None, CURVE_COLUMNS, "pass@k")
     if kcol is None or ycol is None:
-        raise DifficultyError(f"{path}: a curve needs columns k and pass_at_k; columns are {list(map(str, df.columns))}")
+        raise DifficultyError(f"{path}: a curve needs columns k and pass_at_k; "
+                              f"columns are {list(map(str, df.columns))}")
     k = pd.to_numeric(df[kcol], errors="coerce").to_numpy(dtype=float)
     y = pd.to_numeric(df[ycol], errors="coerce").to_numpy(dtype=float)
     for name, arr in (("k", k), ("pass_at_k", y)):
@@ -237,7 +251,8 @@ def load_curve(path: str, format: str | None = None):
     if np.any(k < 1):
         raise DifficultyError(f"{path}: row {int(np.flatnonzero(k < 1)[0]) + 1}: k must be >= 1")
     if np.any((y < 0) | (y > 1)):
-        raise DifficultyError(f"{path}: row {int(np.flatnonzero((y < 0) | (y > 1))[0]) + 1}: pass_at_k must be in [0, 1]")
+        raise DifficultyError(f"{path}: row {int(np.flatnonzero((y < 0) | (y > 1))[0]) + 1}: "
+                              "pass_at_k must be in [0, 1]")
     if np.unique(k).size != k.size:
         raise DifficultyError(f"{path}: k values repeat")
     ncol = _find(df, None, ("n_problems", "problems", "n"), "problems")
@@ -246,3 +261,53 @@ def load_curve(path: str, format: str | None = None):
         n = int(pd.to_numeric(df[ncol], errors="coerce").iloc[0])
     order = np.argsort(k)
     return k[order], y[order], n
+
+
+# ------------------------------------------------------------------ writing
+def _json_ready(o):
+    """A copy of ``o`` that json can encode: numpy scalars and arrays become Python values,
+    NaN and infinities become None (they are not JSON)."""
+    if isinstance(o, np.ndarray):
+        return _json_ready(o.tolist())
+    if isinstance(o, np.generic):
+        return _json_ready(o.item())
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _json_ready(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_json_ready(v) for v in o]
+    return o
+
+
+def _json_default(o):
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def to_json(obj, indent: int | None = None) -> str:
+    """``obj`` as JSON text: numpy scalars and arrays converted, NaN and infinities written as null."""
+    return json.dumps(_json_ready(obj), default=_json_default, indent=indent)
+
+
+def write_atomic(path: str, write_fn, mode: str = "w") -> None:
+    """Write ``path`` whole or not at all: ``write_fn(fh)`` fills a temporary file beside it,
+    which is then renamed over ``path``. ``fh.name`` is the temporary file's path, for writers
+    that want a file name (netCDF)."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder):
+        raise DifficultyError(f"cannot write {path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    os.close(fd)
+    try:
+        with open(tmp, mode) as fh:
+            write_fn(fh)
+        umask = os.umask(0)  # mkstemp makes the file private; give it the usual permissions
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

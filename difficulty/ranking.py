@@ -1,30 +1,32 @@
 """Ranking problems for fine-tuning: "difficult but obtainable", with uncertainty.
 
-Under the fitted population model, each problem's success probability q_i has a posterior
-given its own counts (empirical Bayes; with ``hyper="full"`` also averaged over the
-uncertainty of the population parameters). For the Beta model (MATH.md):
+Under a fitted population model (any per-problem model), each problem's success probability q_i
+has a posterior given its own counts (empirical Bayes; with ``hyper="full"`` also averaged over
+the uncertainty of the population parameters, from the fit's posterior or Laplace draws). For
+the Beta model (MATH.md):
 
     q_i | c_i ~ Beta(beta + c_i, alpha + N_i - c_i)
     P(solved within K more attempts) = 1 - B(alpha + N_i - c_i + K, beta + c_i) / B(alpha + N_i - c_i, beta + c_i)
 
-with, for the zero-inflated model, an atom q_i = 0 of posterior weight
-P(never | c_i = 0) = (1 - A) / (1 - A + A BB(0; N_i)). Models without a closed form use the
-posterior on quadrature nodes. A problem is "difficult but obtainable" when its true
-P(solved within K) = 1 - (1 - q_i)^K lies in [lo, hi]; it is selected when the posterior
-probability of that event is at least ``confidence``. Intervals for q_i and for
-P(solved within K) are posterior quantiles (the second is a monotone map of the first).
+with an atom q_i = 0 of posterior weight P(never | c_i = 0) = (1 - A) / (1 - A + A P_s(0; N_i)) when
+a never-solvable fraction is fitted; other models use the same quantities from their own
+marginal (quadrature). A problem is "difficult but obtainable" when its true P(solved within K)
+= 1 - (1 - q_i)^K lies in [lo, hi]; it is selected when the posterior probability of that event
+is at least ``confidence``. Intervals for q_i are quantiles of its posterior mixed over the draws;
+those for P(solved within K) are their image under the monotone map q -> 1 - (1 - q)^K.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betainc
 
 from .counts import EvalCounts
 from .errors import DifficultyError
 
-__all__ = ["RankedProblems", "rank_problems", "band_to_q"]
+__all__ = ["RankedProblems", "rank_problems", "band_to_q", "stratified_pick"]
+
+_Q_GRID = np.concatenate([[0.0], np.logspace(-12, 0, 1201)])  # posterior CDFs are read off here
 
 
 def band_to_q(band, budget):
@@ -51,32 +53,28 @@ class RankedProblems:
                 "problems": self.table.to_dict(orient="records")}
 
 
-def _posterior_pieces(like, theta):
-    """Per pair: (prob of atom q = 0, Beta posterior shapes (a, b) or None, nodes (q, logw) or None)."""
-    name = like.name
-    if name in ("beta-binomial", "zi-beta-binomial"):
-        a, b = float(theta[0]), float(theta[1])
-        never = np.exp(like.log_never_solvable(theta)) if name == "zi-beta-binomial" else np.zeros(like.n.size)
-        return never, (b + like.c, a + like.n - like.c), None
-    if hasattr(like, "_q"):
-        model = like.make_model(theta)
-        with np.errstate(all="ignore"):
-            lg = model._logpdf(like._p, like._q)
-        lg = np.where(np.isfinite(lg), lg, -np.inf) + like._logw
-        lg = lg - np.logaddexp.reduce(lg, axis=1, keepdims=True)
-        return np.zeros(like.n.size), None, (like._q, np.exp(lg))
-    raise DifficultyError(f"ranking is not available for the {name} likelihood")
+def _quantiles(cdf, probs):
+    """Quantiles of each row's distribution from its CDF on _Q_GRID (linear in log q between points)."""
+    out = np.empty((len(probs), cdf.shape[0]))
+    logx = np.log(np.maximum(_Q_GRID, 1e-300))
+    for j, pr in enumerate(probs):
+        i = np.argmax(cdf >= pr, axis=1)  # first grid point at or past the level
+        i0 = np.maximum(i - 1, 0)
+        c0, c1 = cdf[np.arange(cdf.shape[0]), i0], cdf[np.arange(cdf.shape[0]), i]
+        t = np.where(c1 > c0, (pr - c0) / np.where(c1 > c0, c1 - c0, 1.0), 1.0)
+        val = np.exp(logx[i0] + t * (logx[i] - logx[i0]))
+        out[j] = np.where((i == 0) | (i0 == 0) & (t <= 0), _Q_GRID[i], val)
+    return out
 
 
-def rank_problems(counts: EvalCounts, budget: float = 1000, band=(0.5, 0.99), model: str = "zi-beta",
+def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=(0.5, 0.99), model: str = "zi-beta",
                   confidence: float = 0.8, level: float = 0.9, hyper: str = "full", draws: int = 200,
-                  top: int | None = None, seed=0) -> RankedProblems:
-    """Per-problem posterior of q_i and of P(solved within ``budget`` attempts), and the selection."""
-    import pandas as pd
+                  top: int | None = None, seed=0, fit=None) -> RankedProblems:
+    """Per-problem posterior of q_i and of P(solved within ``budget`` attempts), and the selection.
 
-    from .fit.likelihood import make_likelihood
-    from .fit.mle import fit_mle
-    from .forecast import laplace_draws
+    ``fit``: the population fit to use (any per-problem model); without it, ``model`` is fitted
+    to ``counts`` by maximum likelihood (once)."""
+    import pandas as pd
 
     lo, hi = (float(x) for x in band)
     if not (0 < lo < hi <= 1):
@@ -85,51 +83,38 @@ def rank_problems(counts: EvalCounts, budget: float = 1000, band=(0.5, 0.99), mo
         raise DifficultyError(f"--budget must be >= 1, got {budget}")
     if not 0 < confidence < 1:
         raise DifficultyError(f"confidence must be in (0, 1), got {confidence}")
-    rng = np.random.default_rng(seed)
-    like = make_likelihood(model, counts)
-    fit = fit_mle(counts, model, level=level)
-    thetas = laplace_draws(like, fit, draws, rng) if hyper == "full" else fit.value[None, :]
+    if fit is None:
+        from .fit.mle import fit_mle
+
+        fit = fit_mle(counts, model, level=level)
+    like = fit.likelihood
+    if like is None:
+        raise DifficultyError(f"ranking needs a per-problem fit; {fit.model_name} ({fit.method}) has none")
+    counts = like.counts
+    thetas = fit.parameter_draws(draws, seed) if hyper == "full" else fit.estimate[None, :]
     q_lo, q_hi = band_to_q((lo, hi), budget)
-    U = like.n.size
-    per_draw = max(1, 2000 // len(thetas))
-    samples = np.empty((U, len(thetas) * per_draw))
-    in_band = np.zeros(U)
-    p_never = np.zeros(U)
-    p_solve = np.zeros(U)
-    for d, th in enumerate(thetas):
-        never, shapes, nodes = _posterior_pieces(like, th)
-        p_never += never
-        p_solve += 1 - np.exp(like.log_unsolved_after(th, [budget]))[:, 0]
-        cols = slice(d * per_draw, (d + 1) * per_draw)
-        if shapes is not None:
-            a, b = shapes
-            q = rng.beta(a[:, None], b[:, None], size=(U, per_draw))
-            q = np.where(rng.random((U, per_draw)) < never[:, None], 0.0, q)
-            cdf = lambda x: betainc(a, b, x)
-            in_band += (1 - never) * (cdf(min(q_hi, 1.0)) - cdf(q_lo))
-        else:
-            qn, wn = nodes
-            cum = np.cumsum(wn, axis=1)
-            u = rng.random((U, per_draw))
-            idx = np.minimum((cum[:, None, :] < u[:, :, None]).sum(axis=2), qn.shape[1] - 1)
-            q = np.take_along_axis(qn, idx, axis=1)
-            in_band += np.sum(wn * ((qn >= q_lo) & (qn <= q_hi)), axis=1)
-        samples[:, cols] = q
     D = len(thetas)
-    in_band, p_never, p_solve = in_band / D, p_never / D, p_solve / D
-    a_lo, a_hi = 0.5 - level / 2, 0.5 + level / 2
-    q_mean = samples.mean(axis=1)
-    q_low, q_high = np.quantile(samples, [a_lo, a_hi], axis=1)
-    to_solve = lambda q: -np.expm1(budget * np.log1p(-np.clip(q, 0, 1 - 1e-16)))
+    p_solve = (1 - np.exp(like.log_unsolved_after(thetas, [budget, 1.0]))).mean(axis=0)  # (pairs, 2)
+    p_never = np.exp(like.log_never_solvable(thetas)).mean(axis=0)
+    cdf = np.zeros((like.n.size, _Q_GRID.size))
+    step = max(1, 64 // max(1, like.n.size // 64))
+    for s in range(0, D, step):  # the mixture over draws of each problem's posterior CDF
+        cdf += like.posterior_cdf(thetas[s:s + step], _Q_GRID).sum(axis=0)
+    cdf /= D
+    band_cdf = like.posterior_cdf(thetas, np.array([q_lo, min(q_hi, 1.0)])).mean(axis=0)  # (pairs, 2)
+    in_band = np.clip(band_cdf[:, 1] - band_cdf[:, 0], 0.0, 1.0)
+    q_low, q_high = _quantiles(np.maximum.accumulate(cdf, axis=1), [0.5 - level / 2, 0.5 + level / 2])
+    q_mean = p_solve[:, 1]
+    to_solve = lambda q: -np.expm1(budget * np.log1p(-np.clip(q, 0, 1 - 1e-16)))  # noqa: E731
     inv = like.hist.inverse
     table = pd.DataFrame({
         "problem": counts.problem_ids, "n": counts.n, "c": counts.c,
         "q_mean": q_mean[inv], "q_low": q_low[inv], "q_high": q_high[inv],
-        "p_solve_within_budget": p_solve[inv], "p_solve_within_budget_low": to_solve(q_low)[inv],
+        "p_solve_within_budget": p_solve[inv, 0], "p_solve_within_budget_low": to_solve(q_low)[inv],
         "p_solve_within_budget_high": to_solve(q_high)[inv],
         "p_in_band": in_band[inv],
     })
-    if like.name == "zi-beta-binomial":
+    if "A" in fit.param_names:
         table["p_never"] = p_never[inv]
     table["selected"] = table["p_in_band"] >= confidence
     order = np.lexsort((table["q_mean"].to_numpy(), -table["p_in_band"].to_numpy()))
@@ -140,7 +125,7 @@ def rank_problems(counts: EvalCounts, budget: float = 1000, band=(0.5, 0.99), mo
         keep = table.sort_values("rank").index[table.sort_values("rank")["selected"]][: int(top)]
         table["selected"] = table.index.isin(keep)
     expected = float(table.loc[table["selected"], "p_in_band"].sum())
-    return RankedProblems(table, float(budget), (lo, hi), confidence, level, like.name, expected)
+    return RankedProblems(table, float(budget), (lo, hi), confidence, level, fit.model_name, expected)
 
 
 def stratified_pick(ranked: RankedProblems, n: int, seed=0):

@@ -4,15 +4,17 @@
   two large log-gammas (it decides Beta-model accuracy at k = 1e12).
 * :func:`generalized_harmonic` = H_k(kappa) = sum_{i<=k} i^-kappa for every kappa >= 0 and
   real k >= 0 (the effective number of trials of Eq. 11), exact for huge k.
+* :class:`ShiftedLogGammaSum` = sum_v w_v [lgamma(x + v) - lgamma(x)] over many integers v at a
+  cost that grows with neither their number nor their size (the beta-binomial likelihood).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy.special import exprel, loggamma
+from scipy.special import exprel, gammaln, loggamma
 
-__all__ = ["log_gamma_ratio", "log_beta_ratio", "generalized_harmonic", "stirling_correction"]
+__all__ = ["log_gamma_ratio", "log_beta_ratio", "generalized_harmonic", "stirling_correction", "ShiftedLogGammaSum"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _X0 = 10.0  # Stirling's series is used for arguments >= _X0 (truncation error < 1e-16)
@@ -129,3 +131,76 @@ def generalized_harmonic(k, kappa):
     # integer k < 19: head already is the exact sum (head counts only i <= k)
     out = np.where(small_int, head, general)
     return np.where(kappa == 0, k, out)
+
+
+class ShiftedLogGammaSum:
+    """S(x) = sum_v w_v [lgamma(x + v) - lgamma(x) - lgamma(v)] for integers v >= 0 (lgamma(0) := 0),
+    vectorised in x, at a cost independent of the number of problems and of max v.
+
+    With T[j] = total weight of v > j,  S(x) = T[0] log x + sum_{j>=1} T[j] log1p(x/j).
+    The terms j < J are summed directly; for j >= J >= 4 x, log1p(x/j) is expanded in powers
+    of x/j <= 1/4 (28 terms: truncation < 1e-18), whose coefficients sum_{j>=J} T[j] j^-m are
+    precomputed at J = 2^e. So an evaluation costs ~4 x logs plus a short polynomial, whatever
+    N and the number of problems.
+    The constant sum_v w_v lgamma(v) is kept apart (``constant``), computed once.
+    """
+
+    ORDER = 28  # (1/4)^28 / 28 < 1e-18
+    RATIO = 4.0  # direct terms up to j = RATIO * x
+
+    def __init__(self, values, weights):
+        v = np.asarray(values, dtype=np.int64)
+        w = np.asarray(weights, dtype=float)
+        keep = v > 0
+        v, w = v[keep], w[keep]
+        self.constant = float(w @ gammaln(v.astype(float))) if v.size else 0.0
+        # distinct values, for the direct lgamma form when x is so large that the dense sum is longer
+        uv, inv = np.unique(v, return_inverse=True)
+        self._v = uv.astype(float)
+        self._w = np.bincount(inv.ravel(), weights=w, minlength=uv.size) if v.size else np.zeros(0)
+        vmax = int(v.max()) if v.size else 0
+        self.vmax = vmax
+        if vmax == 0:
+            self.T = np.zeros(1)
+            self.cuts = np.array([1])
+            self.moments = np.zeros((1, self.ORDER))
+            return
+        # T[j] = weight of v > j for j = 0 .. vmax - 1
+        hist = np.bincount(v, weights=w, minlength=vmax + 1)
+        self.T = (w.sum() - np.cumsum(hist))[:vmax]
+        emax = max(int(math.ceil(math.log2(vmax))), 0) + 1
+        self.cuts = 2 ** np.arange(emax + 1)
+        j = np.arange(1, vmax, dtype=float)
+        moments = np.zeros((self.cuts.size, self.ORDER))
+        inv = 1.0 / j
+        powr = np.ones_like(j)
+        for m in range(self.ORDER):
+            powr = powr * inv
+            tail = np.concatenate([np.cumsum((self.T[1:] * powr)[::-1])[::-1], [0.0]])  # sum_{j' >= j}
+            idx = np.minimum(self.cuts - 1, tail.size - 1)
+            moments[:, m] = np.where(self.cuts < vmax, tail[idx], 0.0)
+        self.moments = moments
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        if self.vmax == 0:
+            return np.zeros(x.shape)
+        xmax = float(np.max(x)) if x.size else 0.0
+        if self.RATIO * xmax > 3.0 * self._v.size + 64:  # lgamma over the distinct values is cheaper
+            xe = x[..., None]
+            return (gammaln(xe + self._v) - gammaln(xe)) @ self._w - self.constant
+        e = int(np.searchsorted(self.cuts, max(self.RATIO * xmax, 1.0)))
+        e = min(e, self.cuts.size - 1)
+        J = int(min(self.cuts[e], self.vmax))
+        xe = x[..., None]
+        out = self.T[0] * np.log(x)
+        if J > 1:
+            j = np.arange(1, J, dtype=float)
+            out = out + np.log1p(xe / j) @ self.T[1:J]
+        if J < self.vmax:
+            # sum_{j>=J} T[j] log1p(x/j) = sum_m (-1)^(m+1) x^m / m * sum_{j>=J} T[j] j^-m
+            powx = np.ones(x.shape)
+            for m in range(1, self.ORDER + 1):
+                powx = powx * x
+                out = out + ((-1) ** (m + 1) / m) * powx * self.moments[e, m - 1]
+        return out

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _paths import OUT, REAL
-from difficulty import load_counts, pass_at_k_matrix
+from difficulty import load_counts
 from difficulty.fit.curve import curve_from_counts, fit_curve
 
 counts = load_counts(str(REAL / "pythia_checkpoints_math_counts.csv"), group_col="model_nickname")

@@ -15,7 +15,8 @@ for i, beta in enumerate((0.1, 0.35, 0.7, 1.5)):
     m = make_model("beta", alpha=5.0, beta=beta)
     ax.plot(k, m.inference_loss(k), color=f"C{i}", label=f"beta = {beta}")
     ax.plot(k, m.inference_loss_asymptote(k), color=f"C{i}", ls="--", lw=0.8)
-    print(f"beta={beta}: L(1e4) = {float(m.inference_loss(1e4)):.4g}, asymptote {float(m.inference_loss_asymptote(1e4)):.4g}")
+    print(f"beta={beta}: L(1e4) = {float(m.inference_loss(1e4)):.4g}, "
+          f"asymptote {float(m.inference_loss_asymptote(1e4)):.4g}")
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("k")

@@ -11,9 +11,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from _paths import OUT
+from difficulty.experiments.vae import (
+    effective_k_prediction,
+    eigen_power_law,
+    empirical_pass_at_k,
+    load_images,
+    sample_errors,
+    train_vae,
+    trial_correlation,
+)
 from difficulty.fit.curve import fit_curve
-from difficulty.vae import (effective_k_prediction, eigen_power_law, empirical_pass_at_k, load_images, sample_errors,
-                            train_vae, trial_correlation)
 
 x, source = load_images(sys.argv[1] if len(sys.argv) > 1 else None, 400)
 print(f"data: {source}")

@@ -10,7 +10,8 @@ settings.register_profile("difficulty", deadline=None, derandomize=True, databas
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "difficulty"))
 
-REAL = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "schaeffer2025_monkeys_power_laws"
+REAL = (pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+        / "schaeffer2025_monkeys_power_laws")
 
 
 @pytest.fixture(scope="session")

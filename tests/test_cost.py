@@ -66,7 +66,8 @@ def test_model_and_plan_cli(cli):
 
 @pytest.mark.parametrize("name,params", [("kumaraswamy", ["--a", "0.4", "--b", "3.5"]),
                                          ("effective-k-beta", ["--alpha", "2", "--beta", "0.5", "--kappa", "0.4"]),
-                                         ("beta-mixture", ["--weights", "0.5,0.5", "--alphas", "2,5", "--betas", "0.3,1"])])
+                                         ("beta-mixture",
+                                          ["--weights", "0.5,0.5", "--alphas", "2,5", "--betas", "0.3,1"])])
 def test_simulate_cli_with_every_kind_of_model(cli, tmp_path, name, params):
     out = tmp_path / "s.csv"
     code, _, err = cli("simulate", name, *params, "--problems", "50", "--attempts", "20", "--seed", "1", "-o", out)

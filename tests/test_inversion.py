@@ -8,8 +8,14 @@ from scipy import stats
 
 from difficulty import DifficultyError, EvalCounts
 from difficulty.generate import simulate_counts
-from difficulty.inversion import (invert_counts, invert_curve, invert_parametric, obtainable_mass, tail_exponent,
-                                  wasserstein_p)
+from difficulty.inversion import (
+    invert_counts,
+    invert_curve,
+    invert_parametric,
+    obtainable_mass,
+    tail_exponent,
+    wasserstein_p,
+)
 from difficulty.models import make_model
 
 
@@ -51,7 +57,8 @@ def test_curve_inversion_beats_two_sample_distance_at_0_1_percent_noise():
         est = invert_curve(k, y, noise=1e-3 * (1 - y), n_boot=0)
         ours.append(wasserstein_p(est, true))
         a, b = np.sort(m.sample(2000, rng)), np.sort(m.sample(2000, rng))
-        two.append(np.trapezoid(np.abs(np.searchsorted(a, grid, "right") - np.searchsorted(b, grid, "right")) / 2000, grid))
+        two.append(np.trapezoid(np.abs(np.searchsorted(a, grid, "right") - np.searchsorted(b, grid, "right")) / 2000,
+                                grid))
         assert est.regularization > 0
     assert np.mean(ours) <= np.mean(two), (ours, two)
 
@@ -70,7 +77,6 @@ def test_counts_inversion_recovers_a_bimodal_truth_and_never_solved_mass():
     m = make_model("beta-mixture", weights=[0.5, 0.5], alphas=[1.0, 20.0], betas=[4.0, 1.0], A=0.8)
     sim = simulate_counts(m, 3000, 200, seed=2)
     est = invert_counts(sim.counts, n_boot=10)
-    pg = np.linspace(0, 1, 2001)
 
     def true_cdf(p):  # atom at p = 1 of mass 0.2, the mixture below
         mix = 0.5 * stats.beta(1, 4).cdf(p) + 0.5 * stats.beta(20, 1).cdf(p)

@@ -34,7 +34,8 @@ def test_per_attempt_rows_aggregate_to_counts(tmp_path):
 
 
 def test_list_of_outcomes_column_jsonl_and_csv(tmp_path):
-    p = write(tmp_path, "m.jsonl", '{"problem": 1, "is_corrects": [true, false, true]}\n{"problem": 2, "is_corrects": [false, false]}\n')
+    p = write(tmp_path, "m.jsonl", '{"problem": 1, "is_corrects": [true, false, true]}\n'
+                                   '{"problem": 2, "is_corrects": [false, false]}\n')
     d = load_counts(str(p))
     assert d.n.tolist() == [3, 2] and d.c.tolist() == [2, 0]
     p = write(tmp_path, "m.csv", 'problem,is_corrects\n1,"[True, False, True]"\n')
@@ -95,7 +96,8 @@ def test_bad_input_gives_one_line_error_and_exit_2(tmp_path, cli, name, text, me
     assert "Traceback" not in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("k,message", [("0", "k must be >= 1"), ("11", "k=11 exceeds"), ("2.5", "whole"), ("x", "comma-separated")])
+@pytest.mark.parametrize("k,message", [("0", "k must be >= 1"), ("11", "k=11 exceeds"), ("2.5", "whole"),
+                                       ("x", "comma-separated")])
 def test_bad_k_gives_clear_error(tmp_path, cli, k, message):
     p = write(tmp_path, "r.csv", "n,c\n10,1\n20,3\n")
     code, out, err = cli("passk", p, "--k", k)

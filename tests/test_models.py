@@ -10,7 +10,7 @@ from scipy import integrate
 
 from difficulty import DifficultyError
 from difficulty.generate import first_success_times, simulate_counts
-from difficulty.models import MODELS, DifficultyModel, effective_k, make_model
+from difficulty.models import MODELS, effective_k, make_model
 from difficulty.passk import pass_at_k
 
 mp.mp.dps = 50
@@ -184,7 +184,8 @@ def test_first_success_times_point_mass_exact_distribution():
 
 
 def test_every_model_shares_the_interface_and_rejects_bad_parameters():
-    for name, cls in MODELS.items():
+    for name, spec in MODELS.items():
+        cls = spec.cls
         assert cls.__doc__ and ("=" in cls.__doc__ or "~" in cls.__doc__), name
     with pytest.raises(DifficultyError, match="alpha=-1 is outside"):
         make_model("beta", alpha=-1, beta=1)

@@ -104,7 +104,7 @@ def test_pair_plot_survives_a_posterior_piled_on_a_bound(tmp_path):
     import arviz as az
     import numpy as np
 
-    from difficulty.plots import plot_pairs
+    from difficulty.report.figures import plot_pairs
 
     rng = np.random.default_rng(0)
     idata = az.from_dict(posterior={"alpha": rng.lognormal(size=(4, 50)), "beta": rng.lognormal(size=(4, 50)),
@@ -112,3 +112,109 @@ def test_pair_plot_survives_a_posterior_piled_on_a_bound(tmp_path):
     path = tmp_path / "pairs.png"
     plot_pairs(str(path), idata, {"alpha": 1.0, "beta": 1.0, "A": 1.0})
     assert path.stat().st_size > 1000
+
+
+def _counts(tmp_path):
+    from difficulty.io import load_counts
+
+    return load_counts(str(_data(tmp_path)), group_col="model")
+
+
+def test_an_interrupted_analysis_is_resumed_from_the_groups_it_finished(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from difficulty import summary
+    from difficulty.report import analyze
+
+    counts = _counts(tmp_path)
+    real = summary.summarize_group
+    out, partial = tmp_path / "rep", tmp_path / "rep.partial"
+
+    def fails_at(group):
+        def wrapper(name, *a, **k):
+            if name == group:
+                raise KeyboardInterrupt
+            return real(name, *a, **k)
+        return wrapper
+
+    monkeypatch.setattr("difficulty.summary.summarize_group", fails_at("a"))
+    with pytest.raises(KeyboardInterrupt):  # nothing finished: nothing kept
+        analyze(counts, str(out), quiet=True, max_steps=500)
+    assert not out.exists() and not partial.exists()
+
+    monkeypatch.setattr("difficulty.summary.summarize_group", fails_at("b"))
+    with pytest.raises(KeyboardInterrupt):
+        analyze(counts, str(out), quiet=True, max_steps=500)
+    assert (partial / "groups" / "a.json").exists() and (partial / "passk_a.png").exists()
+    assert not out.exists()
+
+    calls = []
+
+    def counted(name, *a, **k):
+        calls.append(name)
+        return real(name, *a, **k)
+
+    monkeypatch.setattr("difficulty.summary.summarize_group", counted)
+    s = analyze(counts, str(out), quiet=True, max_steps=500, resume=True)
+    assert calls == ["b"]
+    assert not partial.exists() and not (out / ".difficulty-partial").exists()
+    assert set(s["groups"]) == {"a", "b"} and all("forecast" in g for g in s["groups"].values())
+    assert set(json.loads((out / "summary.json").read_text())["groups"]) == {"a", "b"}
+    md = (out / "report.md").read_text()
+    assert "## a" in md and "## b" in md and "(passk_a.png)" in md and "(passk_b.png)" in md
+    assert list(pd.read_csv(out / "ranked.csv")["group"].unique()) == ["a", "b"]
+
+
+def test_a_folder_named_like_the_staging_folder_is_not_ours_to_remove(tmp_path):
+    from difficulty.report import analyze
+
+    (tmp_path / "rep.partial").mkdir()
+    (tmp_path / "rep.partial" / "keep.txt").write_text("mine")
+    with pytest.raises(DifficultyError, match="not an unfinished report"):
+        analyze(_counts(tmp_path), str(tmp_path / "rep"), quiet=True)
+    assert (tmp_path / "rep.partial" / "keep.txt").read_text() == "mine"
+
+
+def test_without_plots_the_report_has_no_figures(tmp_path):
+    from difficulty.counts import EvalCounts
+    from difficulty.report import analyze
+
+    sim = simulate_counts(make_model("beta", alpha=2, beta=0.5, A=0.9), 80, 40, seed=3)
+    counts = EvalCounts(sim.counts.n, sim.counts.c, source="generated")
+    out = tmp_path / "rep"
+    analyze(counts, str(out), quiet=True, max_steps=500, plots=False)
+    names = os.listdir(out)
+    assert "report.md" in names and "posterior_all.nc" in names
+    assert not [n for n in names if n.endswith(".png")]
+    assert "![" not in (out / "report.md").read_text()
+
+
+def test_the_rendering_modules_compute_nothing():
+    """Markdown and figures draw the summary's numbers: they import no core module but errors and
+    io, and call no formula of the core."""
+    import ast
+    import pathlib
+    import re
+
+    import difficulty
+
+    formulas = {"pass_at_k", "density_sigma", "inference_loss", "band", "quantile", "coverage_at_cost"}
+    root = pathlib.Path(difficulty.__file__).parent / "report"
+    for module in ("markdown", "figures"):
+        text = (root / f"{module}.py").read_text()
+        imported, called = set(), set()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = ["difficulty", "report"][:3 - node.level] if node.level else []
+                imported.add(".".join(base + ([node.module] if node.module else [])))
+            elif isinstance(node, ast.Call):
+                called.add(getattr(node.func, "id", None) or getattr(node.func, "attr", None))
+        ours = {m for m in imported if m == "difficulty" or m.startswith("difficulty.")}
+        assert ours <= {"difficulty.errors", "difficulty.io"}, (module, ours)
+        assert not called & formulas, (module, called & formulas)
+        # in the text too (pass_at_k and inference_loss alone are keys of the data: only as calls)
+        found = re.findall(r"\b(?:pass_at_k|inference_loss|band)\(|\b(?:density_sigma|quantile|coverage_at_cost)\b",
+                           text)
+        assert not found, (module, found)

@@ -2,15 +2,29 @@
 import numpy as np
 import pytest
 
-import torch  # noqa: E402,F401  (the vae extra: `make test` installs it; these tests are never skipped)
-
-from difficulty import DifficultyError, load_counts  # noqa: E402
-from difficulty.vae import (effective_k_prediction, eigen_power_law, empirical_pass_at_k, load_images,  # noqa: E402
-                            relative_error, sample_errors, train_vae, trial_correlation)
+from difficulty import DifficultyError, load_counts
+from difficulty.experiments.vae import (
+    effective_k_prediction,
+    eigen_power_law,
+    empirical_pass_at_k,
+    load_images,
+    relative_error,
+    sample_errors,
+    train_vae,
+    trial_correlation,
+)
 
 
 @pytest.fixture(scope="module")
-def trained():
+def vae_extra():
+    """PyTorch and scikit-learn (the vae extra, which `make test` installs); imported here, not at module
+    level, so that the numpy-only tests below and the rest of the suite run without it."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def trained(vae_extra):
     x, src = load_images(None, 60)
     return x, train_vae(x, epochs=60, seed=0, progress=False), src
 
@@ -69,7 +83,7 @@ def test_effective_k_prediction_is_eq_12():
     assert np.allclose(pred, ref)
 
 
-def test_cli_writes_counts_that_passk_reads(cli, tmp_path):
+def test_cli_writes_counts_that_passk_reads(vae_extra, cli, tmp_path):
     out = tmp_path / "vae.csv"
     code, _, err = cli("simulate", "vae", "--images", "30", "--epochs", "20", "--attempts", "50",
                        "--epsilon", "0.3,0.5", "--seed", "1", "-o", out)
@@ -90,5 +104,8 @@ def test_bad_image_inputs(tmp_path):
     bad.write_bytes(b"\x00\x00\x0d\x01abc")
     with pytest.raises(DifficultyError, match="IDX"):
         load_images(str(bad))
+
+
+def test_more_images_than_the_data_hold(vae_extra):
     with pytest.raises(DifficultyError, match="asked for"):
         load_images(None, 5000)

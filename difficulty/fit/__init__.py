@@ -1,6 +1,9 @@
-"""Fitting: per-problem likelihoods (MLE, emcee posteriors), aggregate-curve fits (lmfit)."""
-from .likelihood import LIKELIHOODS, CountLikelihood, make_likelihood
-from .mcmc import Posterior, compare_loo, sample_posterior
-from .mle import FitResult, fit_mle
+"""Fitting any model: one likelihood over the (N, c) histogram, maximum likelihood and emcee
+posteriors wrapped around it, least squares for aggregate curves (lmfit). Every fit returns one
+frozen :class:`Fit` that forecasts, rankings, inversions and reports consume."""
+from .likelihood import Likelihood, make_likelihood
+from .mcmc import compare_loo, sample_posterior
+from .mle import compare_mle, fit_mle
+from .result import Fit
 
-__all__ = ["LIKELIHOODS", "CountLikelihood", "make_likelihood", "FitResult", "fit_mle", "Posterior", "sample_posterior", "compare_loo"]
+__all__ = ["Likelihood", "make_likelihood", "Fit", "fit_mle", "compare_mle", "sample_posterior", "compare_loo"]

@@ -22,34 +22,37 @@ import numpy as np
 from scipy import stats
 
 from ..errors import DifficultyError
-from ..models import make_model
-from ..special import generalized_harmonic, log_beta_ratio
-from .mle import FitResult
+from ..models import ModelSpec, make_model, resolve
+from .result import Fit
 
-__all__ = ["fit_curve", "CURVE_MODELS", "curve_from_counts"]
-
-
-def _beta_curve(k, alpha, beta, A):
-    return A * -np.expm1(log_beta_ratio(alpha, beta, k))
+__all__ = ["fit_curve", "CURVE_MODELS", "curve_from_counts", "forecast_curve"]
 
 
-def _effk_curve(k, p, kappa, A):
-    return A * -np.expm1(generalized_harmonic(k, kappa) * np.log(p))
+def _curve_spec(name) -> ModelSpec:
+    """The model a curve fit fits: the registry class, every parameter of the curve free."""
+    return ModelSpec(name, resolve(name).cls, {})
 
 
-def _exp_pl_curve(k, a, b):
-    return np.exp(a * k ** b)
+def _curve_function(name, names):
+    """pass@k of a registry model as a plain function of k and its parameters ``names`` (what lmfit
+    fits): the model's own pass_at_k, not a copy of its formula."""
+    cls = resolve(name).cls
+
+    def fn(k, *values):
+        params = dict(zip(names, values))
+        return cls._unchecked({p.name: params.get(p.name, p.default) for p in cls.param_space()}).pass_at_k(k)
+
+    return fn
 
 
+# the curves a least-squares fit offers: starting values and the search box of each parameter
 CURVE_MODELS = {
-    # name: (function, [(param, start values, min, max)], model name for make_model)
-    "beta": (_beta_curve, [("alpha", (2.0, 0.5, 10.0), 1e-3, 1e3), ("beta", (0.35, 1.0, 0.1), 1e-3, 50.0),
-                           ("A", (0.9, 1.0, 0.6), 1e-6, 1.0)], "beta"),
-    "effective-k": (_effk_curve, [("p", (0.9, 0.99, 0.5), 1e-9, 1 - 1e-12), ("kappa", (0.3, 0.7, 0.0), 0.0, 5.0),
-                                  ("A", (0.9, 1.0, 0.6), 1e-6, 1.0)], "effective-k"),
-    "exp-power-law": (_exp_pl_curve, [("a", (-2.0, -0.5, -5.0), -1e3, -1e-9), ("b", (-0.3, -0.1, -0.8), -10.0, -1e-9)],
-                      "exp-power-law"),
-    "power-law": (None, [("a", (2.0,), 1e-12, 1e6), ("b", (0.3,), -10, 10)], "power-law"),
+    "beta": [("alpha", (2.0, 0.5, 10.0), 1e-3, 1e3), ("beta", (0.35, 1.0, 0.1), 1e-3, 50.0),
+             ("A", (0.9, 1.0, 0.6), 1e-6, 1.0)],
+    "effective-k": [("p", (0.9, 0.99, 0.5), 1e-9, 1 - 1e-12), ("kappa", (0.3, 0.7, 0.0), 0.0, 5.0),
+                    ("A", (0.9, 1.0, 0.6), 1e-6, 1.0)],
+    "exp-power-law": [("a", (-2.0, -0.5, -5.0), -1e3, -1e-9), ("b", (-0.3, -0.1, -0.8), -10.0, -1e-9)],
+    "power-law": [("a", (2.0,), 1e-12, 1e6), ("b", (0.3,), -10, 10)],
 }
 
 
@@ -76,7 +79,8 @@ def _whitener(y, n_problems, cov):
     return lambda r: r / sd
 
 
-def fit_curve(k, pass_at_k, model: str = "beta", n_problems: int | None = None, cov=None, level: float = 0.9) -> FitResult:
+def fit_curve(k, pass_at_k, model: str = "beta", n_problems: int | None = None, cov=None,
+              level: float = 0.9) -> Fit:
     """Least-squares fit of an aggregate pass@k curve with lmfit (see the module docstring)."""
     if model not in CURVE_MODELS:
         raise DifficultyError(f"unknown curve model {model!r}; choose from {', '.join(CURVE_MODELS)}")
@@ -90,9 +94,10 @@ def fit_curve(k, pass_at_k, model: str = "beta", n_problems: int | None = None, 
         raise DifficultyError("pass@k is 0 at every k: no curve can be fitted (nothing was ever solved)")
     if np.all(y == 1):
         raise DifficultyError("pass@k is 1 at every k: no curve can be fitted (everything was solved)")
-    fn, spec, model_name = CURVE_MODELS[model]
     if model == "power-law":
         return _fit_loglog(k, y, n_problems, cov, level)
+    spec, model_name = CURVE_MODELS[model], model
+    fn = _curve_function(model, [name for name, *_ in spec])
     white = _whitener(y, n_problems, cov)
     best = None
     n_starts = len(spec[0][1])
@@ -131,11 +136,8 @@ def _to_fit_result(res, spec, model_name, method, level, npts):
              "stderr": {n: (None if not math.isfinite(s) else float(s)) for n, s in zip(names, stderr)},
              "correlations": correl, "report": lmfit.fit_report(res)}
 
-    def factory(v):
-        return make_model(model_name, **dict(zip(names, map(float, v))))
-
-    return FitResult(model_name, method, names, value, low, high, level, covariance=cov, coords="natural",
-                     extra=extra, _model_factory=factory)
+    return Fit(_curve_spec(model_name), method, names, value, low, high, level, covariance=cov, coords="natural",
+               extra=extra)
 
 
 def _fit_loglog(k, y, n_problems, cov, level):
@@ -159,9 +161,64 @@ def _fit_loglog(k, y, n_problems, cov, level):
              "stderr": {"log_a": se_la, "b": se_b}}
     cov_lb = res.covar if getattr(res, "covar", None) is not None else None
 
-    def factory(v):
-        return make_model("power-law", a=float(v[0]), b=float(max(v[1], 1e-9)))
+    value[1] = max(value[1], 1e-9)
+    return Fit(_curve_spec("power-law"), "lsq", ("a", "b"), value, low, high, level, covariance=cov_lb,
+               coords="log_a,b", extra=extra)
 
-    out = FitResult("power-law", "lsq", ("a", "b"), value, low, high, level, covariance=cov_lb, coords="log_a,b",
-                    extra=extra, _model_factory=factory)
-    return out
+
+def _curve_draws(fit, k, n, rng):
+    """pass@k at ``k`` for ``n`` parameter draws from a curve fit's normal approximation (its
+    covariance), one row per draw; draws outside a model's range are clipped into it or dropped."""
+    cov = fit.covariance
+    if cov is None or not np.all(np.isfinite(cov)):
+        return np.repeat(fit.model.pass_at_k(k)[None, :], 2, axis=0)
+    if fit.coords == "log_a,b":
+        mean = np.array([np.log(fit.value[0]), fit.value[1]])
+        z = rng.multivariate_normal(mean, cov, size=n, method="eigh")
+        a, b = np.exp(z[:, 0:1]), z[:, 1:2]
+        return np.exp(-a * k[None, :] ** (-b))
+    with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a near-singular covariance is still usable
+            z = rng.multivariate_normal(fit.value, 0.5 * (cov + cov.T), size=n, method="eigh")
+    out = []
+    for row in z:
+        try:
+            params = dict(zip(fit.param_names, map(float, row)))
+            if "A" in params:
+                params["A"] = min(max(params["A"], 1e-9), 1.0)
+            for key in ("alpha", "beta"):
+                if key in params:
+                    params[key] = max(params[key], 1e-6)
+            if "p" in params:
+                params["p"] = min(max(params["p"], 1e-12), 1 - 1e-12)
+            if "kappa" in params:
+                params["kappa"] = max(params["kappa"], 0.0)
+            for key in ("a", "b"):
+                if key in params and fit.model_name == "exp-power-law":
+                    params[key] = min(params[key], -1e-12)
+            out.append(make_model(fit.model_name, **params).pass_at_k(k))
+        except DifficultyError:
+            continue
+    return np.array(out) if out else np.repeat(fit.model.pass_at_k(k)[None, :], 2, axis=0)
+
+
+def forecast_curve(k_obs, pass_at_k, k, model: str = "beta", n_problems: int | None = None, level: float = 0.9,
+                   draws: int = 400, seed=0) -> dict:
+    """Forecast pass@k at ``k`` from an aggregate curve (``pass_at_k`` observed at ``k_obs``).
+
+    Fits ``model`` to the curve by least squares (:func:`fit_curve`), takes pass@k of the fitted
+    curve as the forecast, and a band at ``level`` from the quantiles of pass@k over ``draws``
+    parameter draws from the fit's normal approximation (widened to contain the forecast). The
+    band is for the population of problems, the only target a bare curve can speak for.
+
+    Returns a dict with k, pass_at_k, low, high (arrays), model, method ("lsq"), level and
+    target ("population").
+    """
+    k = np.atleast_1d(np.asarray(k, dtype=float))
+    fit = fit_curve(k_obs, pass_at_k, model, n_problems=n_problems, level=level)
+    vals = _curve_draws(fit, k, draws, np.random.default_rng(seed))
+    mid = fit.model.pass_at_k(k)
+    lo, hi = np.quantile(vals, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+    return {"k": k, "pass_at_k": mid, "low": np.minimum(lo, mid), "high": np.maximum(hi, mid),
+            "model": fit.model_name, "method": "lsq", "level": level, "target": "population"}

@@ -1,111 +1,26 @@
-"""Posterior sampling with emcee, summarised and diagnosed with arviz.
+"""Posterior sampling with emcee, summarised and diagnosed with arviz, for any per-problem model.
 
-Priors (the defaults; pass ``log_prior`` to replace them): shape parameters (alpha, beta,
-a, b) log-uniform on [1e-3, 1e4]; fractions (A, mixture weight, scale) uniform on (0, 1).
-Walkers start in a small ball around the maximum-likelihood point. Unless ``steps`` is
-given, the chain runs in blocks until it is 50 integrated autocorrelation times long (emcee's
-estimate), then 2 tau are discarded as burn-in and the rest thinned by tau/2.
+Priors (the defaults; pass ``log_prior`` to replace them): each parameter's own (see
+``difficulty.models.Param``): shapes log-uniform on [1e-3, 1e4], fractions uniform on (0, 1),
+locations uniform on their stated range. Walkers start in a small ball around the
+maximum-likelihood point. Unless ``steps`` is given, the chain runs in blocks until it is 50
+integrated autocorrelation times long (emcee's estimate), then 2 tau are discarded as burn-in
+and the rest thinned by tau/2. The result is a :class:`~difficulty.fit.result.Fit` with the
+draws and their arviz InferenceData.
 """
 from __future__ import annotations
 
 import math
-import sys
 import warnings
-from dataclasses import dataclass, field
 
-import emcee
 import numpy as np
 
 from ..counts import EvalCounts
-from ..progress import progress_bar
-from ..errors import DifficultyError
-from .likelihood import CountLikelihood, make_likelihood
-from .mle import FitResult, _maximise
+from .likelihood import make_likelihood
+from .mle import fit_mle
+from .result import Fit
 
-__all__ = ["Posterior", "sample_posterior", "SHAPE_BOUNDS"]
-
-SHAPE_BOUNDS = (1e-3, 1e4)
-
-
-def default_log_prior_z(like: CountLikelihood, z):
-    """Log prior density in the unconstrained coordinates z (log shapes, logit fractions)."""
-    z = np.asarray(z, dtype=float)
-    out = np.zeros(z.shape[:-1])
-    lo, hi = math.log(SHAPE_BOUNDS[0]), math.log(SHAPE_BOUNDS[1])
-    for i, kind in enumerate(like.kinds):
-        zi = z[..., i]
-        if kind == "log":  # log-uniform on the shape = uniform on its log
-            out = np.where((zi < lo) | (zi > hi), -np.inf, out)
-        else:  # uniform on (0, 1): density 1 there, times |d theta/d z|
-            out = out - np.logaddexp(0, zi) - np.logaddexp(0, -zi)
-    return out
-
-
-@dataclass
-class Posterior:
-    """Posterior draws (natural parameters) with their arviz InferenceData and diagnostics."""
-
-    likelihood: CountLikelihood
-    samples: np.ndarray  # (draws, n_params), chains flattened
-    idata: object
-    tau: np.ndarray
-    steps: int
-    burn: int
-    thin: int
-    mle: FitResult
-    warnings: list = field(default_factory=list)
-
-    @property
-    def param_names(self):
-        return self.likelihood.param_names
-
-    @property
-    def model_name(self):
-        return self.likelihood.model_name
-
-    def summary(self, level: float = 0.9):
-        import arviz as az
-
-        return az.summary(self.idata, hdi_prob=level, round_to="none")
-
-    def models(self, max_draws: int | None = None, seed=0):
-        draws = self.samples
-        if max_draws is not None and draws.shape[0] > max_draws:
-            idx = np.random.default_rng(seed).choice(draws.shape[0], max_draws, replace=False)
-            draws = draws[idx]
-        return [self.likelihood.make_model(t) for t in draws]
-
-    def pass_at_k_draws(self, k, max_draws: int = 2000, seed=0):
-        """pass@k under each posterior draw: shape (draws, len(k))."""
-        k = np.atleast_1d(np.asarray(k, dtype=float))
-        draws = self.samples
-        if draws.shape[0] > max_draws:
-            draws = draws[np.random.default_rng(seed).choice(draws.shape[0], max_draws, replace=False)]
-        if self.likelihood.model_name == "beta":
-            from ..special import log_beta_ratio
-
-            a = draws[:, 0:1]
-            b = draws[:, 1:2]
-            A = draws[:, 2:3] if draws.shape[1] > 2 else 1.0
-            return A * -np.expm1(log_beta_ratio(a, b, k[None, :]))
-        return np.array([self.likelihood.make_model(t).pass_at_k(k) for t in draws])
-
-    def to_fit_result(self, level: float = 0.9) -> FitResult:
-        lo, hi = np.quantile(self.samples, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-        summ = self.summary(level)
-        extra = {"r_hat": {n: float(summ.loc[n, "r_hat"]) for n in self.param_names},
-                 "ess": {n: float(summ.loc[n, "ess_bulk"]) for n in self.param_names},
-                 "tau": self.tau.tolist(), "steps": self.steps, "burn": self.burn, "thin": self.thin,
-                 "warnings": list(self.warnings)}
-        res = FitResult(self.model_name, "mcmc", self.param_names, np.median(self.samples, axis=0), lo, hi, level,
-                        loglike=self.mle.loglike, n_problems=self.likelihood.n_problems, likelihood=self.likelihood.name,
-                        extra=extra, _model_factory=self.likelihood.make_model)
-        for n in self.param_names:
-            res.extra.setdefault("params_extra", {})[n] = {"r_hat": extra["r_hat"][n], "ess": extra["ess"][n]}
-        return res
-
-    def save(self, path: str):
-        self.idata.to_netcdf(path)
+__all__ = ["sample_posterior", "compare_loo"]
 
 
 def _max_rhat(sampler, burn):
@@ -115,14 +30,18 @@ def _max_rhat(sampler, burn):
     return float(np.max([az.rhat(np.swapaxes(chain[..., i], 0, 1)) for i in range(chain.shape[-1])]))
 
 
-def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32, steps: int | None = None,
-                     max_steps: int = 20000, log_prior=None, seed=0, progress=None, level: float = 0.9) -> Posterior:
-    """Sample the posterior of a per-problem likelihood with emcee (see module docstring)."""
-    like = make_likelihood(model, counts)
-    best, _ = _maximise(like)
-    from .mle import fit_mle
+def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps: int | None = None,
+                     max_steps: int = 20000, log_prior=None, seed=0, progress=None, level: float = 0.9,
+                     mle: Fit | None = None) -> Fit:
+    """Sample the posterior p(theta | counts) of any per-problem model with emcee (module docstring).
 
-    mle = fit_mle(counts, model, level=level, starts=[like.from_unconstrained(best.x)])
+    ``mle``: a maximum-likelihood Fit of the same model and counts to start from (else one is made).
+    ``progress``: a callback progress(stage, done, total), or None."""
+    import emcee
+
+    like = make_likelihood(model, counts)
+    if mle is None or mle.likelihood is not like:
+        mle = fit_mle(counts, like.spec, level=level)
     ndim = len(like.param_names)
     walkers = max(int(walkers), 2 * ndim + 2)
 
@@ -130,7 +49,7 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
         z = np.atleast_2d(z)
         with np.errstate(all="ignore"):
             if log_prior is None:
-                lp = default_log_prior_z(like, z)
+                lp = like.log_prior_z(z)
             else:
                 theta = like.from_unconstrained(z)
                 lp = np.array([float(log_prior(t)) for t in theta]) + like.log_jacobian(z)
@@ -142,18 +61,18 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
         return out
 
     rng = np.random.default_rng(seed)
-    z_hat = best.x
+    z_hat = like.to_unconstrained(mle.estimate)
     cov = mle.covariance if mle.covariance is not None and np.all(np.isfinite(mle.covariance)) else np.eye(ndim) * 1e-4
     scale = np.sqrt(np.clip(np.diag(cov), 1e-10, 1.0))
     p0 = z_hat + 0.1 * scale * rng.standard_normal((walkers, ndim))
-    if log_prior is None:  # an MLE beyond the prior's shape range (a shape running to infinity) starts
-        lo, hi = math.log(SHAPE_BOUNDS[0]), math.log(SHAPE_BOUNDS[1])  # the walkers just inside it
-        for i, kind in enumerate(like.kinds):
-            if kind == "log":
-                p0[:, i] = np.clip(p0[:, i], lo + 0.01, hi - 0.01 - 0.05 * rng.random(walkers))
+    if log_prior is None:  # an MLE beyond the prior's range (a shape running to infinity) starts
+        lo, hi = like.prior_box_z()  # the walkers just inside it
+        for i, p in enumerate(like.params):
+            if p.prior is not None:
+                p0[:, i] = np.clip(p0[:, i], lo[i] + 0.01, hi[i] - 0.01 - 0.05 * rng.random(walkers))
     sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
-    report = progress_bar("sampling", progress)
+    report = progress or (lambda stage, done, total: None)
     notes = []
     state = p0
     if steps is not None:
@@ -166,7 +85,7 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
         n = min(block, total - done)
         for i, _ in enumerate(sampler.sample(state, iterations=n)):
             if (i + 1) % max(1, n // 20) == 0 or i + 1 == n:
-                report(done + i + 1, total if steps is not None else max(done + n, 1))
+                report("sampling", done + i + 1, total if steps is not None else max(done + n, 1))
         state = sampler.get_last_sample()
         done += n
         with warnings.catch_warnings():
@@ -186,10 +105,9 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
     import arviz as az
 
     posterior = {n: np.swapaxes(chain[..., i], 0, 1) for i, n in enumerate(like.param_names)}
-    idata = az.from_dict(posterior=posterior, attrs={"likelihood": like.name, "model": like.model_name,
-                                                     "sampler": "emcee", "walkers": walkers, "steps": done,
-                                                     "burn": burn, "thin": thin})
-    summ = az.summary(idata, round_to="none")
+    idata = az.from_dict(posterior=posterior, attrs={"model": like.name, "sampler": "emcee", "walkers": walkers,
+                                                     "steps": done, "burn": burn, "thin": thin})
+    summ = az.summary(idata, hdi_prob=level, round_to="none")
     for n in like.param_names:
         rh, ess = float(summ.loc[n, "r_hat"]), float(summ.loc[n, "ess_bulk"])
         if not math.isfinite(rh) or rh > 1.01:
@@ -199,7 +117,14 @@ def sample_posterior(counts: EvalCounts, model: str = "beta", walkers: int = 32,
     for msg in notes:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     samples = chain.reshape(-1, ndim)
-    return Posterior(like, samples, idata, np.asarray(tau), done, burn, thin, mle, notes)
+    lo, hi = np.quantile(samples, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+    diagnostics = {"sampler": "emcee", "walkers": walkers, "steps": done, "burn": burn, "thin": thin,
+                   "tau": np.asarray(tau).tolist(), "warnings": notes,
+                   "params": {n: {"r_hat": float(summ.loc[n, "r_hat"]), "ess": float(summ.loc[n, "ess_bulk"])}
+                              for n in like.param_names}}
+    return Fit(like.spec, "mcmc", like.param_names, np.median(samples, axis=0), lo, hi, level,
+               loglike=mle.loglike, n_problems=like.n_problems, covariance=mle.covariance, coords="unconstrained",
+               draws=samples, idata=idata, diagnostics=diagnostics, likelihood=like, extra={"mle": mle.to_dict()})
 
 
 def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):
@@ -219,9 +144,9 @@ def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):
     pointwise, rows = {}, {}
     for name, post in posteriors.items():
         like = post.likelihood
-        s = post.samples
+        s = post.draws
         draws = s[rng.choice(s.shape[0], min(max_draws, s.shape[0]), replace=False)]
-        ll = np.array([like.pointwise(t) for t in draws])  # (draws, pairs)
+        ll = like.pointwise(draws)  # (draws, pairs)
         idata = az.from_dict(posterior={n: draws[None, :, i] for i, n in enumerate(like.param_names)},
                              log_likelihood={"c": ll[None, :, :]})
         with warnings.catch_warnings():
@@ -235,11 +160,12 @@ def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):
         pointwise[name] = (li, w, like.hist)
         elpd = float(w @ li)
         se = float(np.sqrt(w @ (li - elpd / n) ** 2))  # sqrt(n var), var over problems
-        rows[name] = {"elpd_loo": elpd, "se": se, "p_loo": float(w @ (np.log(np.mean(np.exp(ll - ll.max(0)), 0)) + ll.max(0) - li)),  # lppd - elpd
+        rows[name] = {"elpd_loo": elpd, "se": se,
+                      "p_loo": float(w @ (np.log(np.mean(np.exp(ll - ll.max(0)), 0)) + ll.max(0) - li)),  # lppd - elpd
                       "elpd_waic": float(w @ wi), "pareto_k_max": float(np.max(np.asarray(loo.pareto_k)))}
     best = max(rows, key=lambda k: rows[k]["elpd_loo"])
     lb, wb, hb = pointwise[best]
-    for name, (li, w, h) in pointwise.items():
+    for name, (li, _w, h) in pointwise.items():
         # per-problem difference: both are indexed by the same histogram of the same counts
         d = lb[hb.inverse] - li[h.inverse]
         rows[name]["elpd_diff"] = float(d.sum())

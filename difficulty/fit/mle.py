@@ -1,64 +1,19 @@
-"""Maximum likelihood for the per-problem likelihoods (scipy.optimize), with Laplace intervals."""
+"""Maximum likelihood for any per-problem model (scipy.optimize), with Laplace intervals."""
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
+from scipy.special import ndtri
 
 from ..counts import EvalCounts
 from ..errors import DifficultyError
-from .likelihood import CountLikelihood, make_likelihood
+from .likelihood import Likelihood, make_likelihood
+from .result import Fit
 
-__all__ = ["FitResult", "fit_mle", "numerical_hessian"]
-
-
-@dataclass
-class FitResult:
-    """A fitted model: point estimates with intervals, and the fit's figures of merit."""
-
-    model_name: str
-    method: str
-    param_names: tuple
-    value: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    level: float
-    loglike: float | None = None
-    n_problems: int | None = None
-    covariance: np.ndarray | None = None  # in the fit's own coordinates (see ``coords``)
-    coords: str = "natural"
-    likelihood: str | None = None
-    extra: dict = field(default_factory=dict)
-    _model_factory: object = None
-
-    @property
-    def model(self):
-        return self._model_factory(self.value)
-
-    @property
-    def aic(self):
-        return None if self.loglike is None else 2 * len(self.param_names) - 2 * self.loglike
-
-    def to_dict(self) -> dict:
-        out = {
-            "model": self.model_name,
-            "method": self.method,
-            "params": {n: {"value": float(v), "low": float(lo), "high": float(hi)}
-                       for n, v, lo, hi in zip(self.param_names, self.value, self.low, self.high)},
-            "level": self.level,
-        }
-        if self.likelihood:
-            out["likelihood"] = self.likelihood
-        if self.loglike is not None:
-            out["loglike"] = float(self.loglike)
-            out["aic"] = float(self.aic)
-        if self.n_problems is not None:
-            out["n_problems"] = self.n_problems
-        out.update(self.extra)
-        return out
+__all__ = ["fit_mle", "compare_mle", "numerical_hessian", "AUTO_CANDIDATES"]
 
 
 def numerical_hessian(f, x, step=1e-4):
@@ -78,7 +33,8 @@ def numerical_hessian(f, x, step=1e-4):
                 ei = np.zeros(n)
                 ej = np.zeros(n)
                 ei[i], ej[j] = h[i], h[j]
-                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h[i] * h[j])
+                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
+                                     + f(x - ei - ej)) / (4 * h[i] * h[j])
     return H
 
 
@@ -88,7 +44,7 @@ def _put(z, idx, values):
     return out
 
 
-def _maximise(like: CountLikelihood, starts=None):
+def _maximise(like: Likelihood, starts=None):
     """Minimise the negative log-likelihood from each start (L-BFGS-B, then Nelder-Mead).
 
     The lowest finite value seen at any evaluation is kept: an optimiser that steps into a
@@ -120,8 +76,9 @@ def _maximise(like: CountLikelihood, starts=None):
     return best, nll
 
 
-def fit_mle(counts: EvalCounts, model: str = "beta", level: float = 0.9, starts=None) -> FitResult:
-    """Maximum likelihood of a per-problem likelihood, from several starting points.
+def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None) -> Fit:
+    """Maximum likelihood of any per-problem model (a registry name, e.g. "zi-beta"), from several
+    starting points: theta_hat = argmax sum_i log P(c_i | N_i, theta).
 
     Intervals: a Laplace (normal) approximation in the unconstrained coordinates (log of
     shapes, logit of fractions), mapped back, so they respect the parameter bounds.
@@ -133,7 +90,7 @@ def fit_mle(counts: EvalCounts, model: str = "beta", level: float = 0.9, starts=
         raise DifficultyError(f"maximum likelihood for {like.name} failed: no finite likelihood found")
     # parameters driven to a bound of their range (e.g. A -> 1) have no Laplace interval: their
     # row of the Hessian is dropped and their interval reported as unknown (NaN, null in JSON)
-    free = np.abs(z) < 12.0
+    free = (np.abs(z) < 12.0) | np.array([p.kind == "identity" for p in like.params])
     cov = np.full((z.size, z.size), np.nan)
     if free.any():
         idx = np.flatnonzero(free)
@@ -144,23 +101,29 @@ def fit_mle(counts: EvalCounts, model: str = "beta", level: float = 0.9, starts=
                 cov[np.ix_(idx, idx)] = sub
         except np.linalg.LinAlgError:
             pass
-    zq = stats.norm.ppf(0.5 + level / 2)
+    zq = float(ndtri(0.5 + level / 2))
     sd = np.sqrt(np.diag(cov))
     value = like.from_unconstrained(z)
     low = like.from_unconstrained(z - zq * sd)
     high = like.from_unconstrained(z + zq * sd)
     if not free.all():
         cov = np.where(np.isfinite(cov), cov, 0.0) if free.any() else None
-    return FitResult(like.model_name, "mle", like.param_names, value, low, high, level, loglike=-best.fun,
-                     n_problems=like.n_problems, covariance=cov, coords="unconstrained", likelihood=like.name,
-                     _model_factory=like.make_model)
+    return Fit(like.spec, "mle", like.param_names, value, low, high, level, loglike=-best.fun,
+               n_problems=like.n_problems, covariance=cov, coords="unconstrained", likelihood=like)
 
 
-AUTO_CANDIDATES = ("kumaraswamy", "zi-beta", "beta", "scaled-beta")
+def _auto_candidates() -> tuple:
+    """The registry entries each model class puts forward for automatic comparison (``compare``)."""
+    from ..models import MODEL_CLASSES
+
+    return tuple(name for cls in MODEL_CLASSES for name in getattr(cls, "compare", ()))
+
+
+AUTO_CANDIDATES = _auto_candidates()
 
 
 def compare_mle(counts: EvalCounts, candidates=AUTO_CANDIDATES, level: float = 0.9) -> dict:
-    """Fit each candidate likelihood by maximum likelihood; returns {name: FitResult} sorted by AIC."""
+    """Fit each candidate model by maximum likelihood; returns {name: Fit} sorted by AIC."""
     fits, reasons = {}, []
     for name in candidates:
         try:

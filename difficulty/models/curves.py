@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Param, PassCurveModel, _as_k
+from .base import INF, Param, PassCurveModel, as_k
 
 
 class ExpPowerLawModel(PassCurveModel):
@@ -19,24 +19,25 @@ class ExpPowerLawModel(PassCurveModel):
 
     name = "exp-power-law"
     params_spec = (
-        Param("a", -1e6, 0, doc="log pass@1 (< 0)"),
+        Param("a", -INF, 0, doc="log pass@1 (< 0)"),
         Param("b", -50, 0, doc="exponent (< 0)"),
     )
+    variants = {"exp-power-law": {}}
 
     def _exponent_form(self):
         """(a, b) of log pass@k = a k^b."""
-        return self.params["a"], self.params["b"]
+        return self.a, self.b
 
     def pass_at_k(self, k):
         a, b = self._exponent_form()
         with np.errstate(divide="ignore"):
-            return np.exp(a * _as_k(k) ** b)
+            return np.exp(a * as_k(k) ** b)
 
     def inference_loss(self, k):
         """1 - pass@k = -expm1(a k^b): accurate when pass@k is within 1e-300 of 1."""
         a, b = self._exponent_form()
         with np.errstate(divide="ignore"):
-            return -np.expm1(a * _as_k(k) ** b)
+            return -np.expm1(a * as_k(k) ** b)
 
     def inference_loss_asymptote(self, k):
         a, b = self._exponent_form()
@@ -44,7 +45,8 @@ class ExpPowerLawModel(PassCurveModel):
 
     @property
     def tail_exponent(self):
-        return -self._exponent_form()[1]
+        b = -self._exponent_form()[1]
+        return float(b) if np.ndim(b) == 0 else b
 
 
 class NegLogPowerLawModel(ExpPowerLawModel):
@@ -52,9 +54,11 @@ class NegLogPowerLawModel(ExpPowerLawModel):
 
     name = "power-law"
     params_spec = (
-        Param("a", 0, 1e6, doc="-log pass@1 (> 0)"),
+        Param("a", 0, INF, doc="-log pass@1 (> 0)"),
         Param("b", 0, 50, doc="power-law exponent of -log pass@k (> 0)"),
     )
+    variants = {"power-law": {}}
+    aliases = {"loglog": "power-law"}
 
     def _exponent_form(self):
-        return -self.params["a"], -self.params["b"]
+        return -self.a, -self.b

@@ -11,11 +11,9 @@ kappa = 0 is independent trials; kappa > 1 saturates at zeta(kappa): pass@k plat
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import DifficultyError
 from ..special import generalized_harmonic
-from .base import DifficultyModel, Param, _as_k
+from .base import DifficultyModel, Param, as_k
 from .beta import BetaModel
 from .point import PointMassModel
 
@@ -34,21 +32,25 @@ class CorrelatedTrialsModel(DifficultyModel):
 
     base_class: type[DifficultyModel] = PointMassModel
     _kappa = Param("kappa", 0, 50, doc="decay exponent of trial correlations", closed_low=True)
+    analytic_transform = True
 
     def __init__(self, **params):
         kappa = params.pop("kappa", None)
         if kappa is None:
             raise DifficultyError(f"model {self.name!r} needs parameter kappa ({self._kappa.doc})")
-        self.base = self.base_class(**params)
-        self.kappa = self._kappa.check(kappa)
-        self.params = {**self.base.params, "kappa": self.kappa}
+        base = self.base_class(**params)
+        self._set({**base._values, "kappa": self._kappa.check(kappa)})
+
+    def _set(self, values):
+        super()._set(values)
+        self.base = self.base_class._unchecked({k: v for k, v in values.items() if k != "kappa"})
 
     @property
     def ceiling(self):
         return self.base.ceiling
 
     def effective_k(self, k):
-        return generalized_harmonic(_as_k(k), self.kappa)
+        return generalized_harmonic(as_k(k), self.kappa)
 
     def log_laplace_transform(self, s):
         return self.base.log_laplace_transform(s)
@@ -68,7 +70,7 @@ class CorrelatedTrialsModel(DifficultyModel):
     @property
     def tail_exponent(self):
         t = self.base.tail_exponent
-        return None if t is None or self.kappa >= 1 else t * (1 - self.kappa)
+        return None if t is None or self.kappa >= 1 else t * (1 - float(self.kappa))
 
     def plateau(self) -> float:
         """lim pass@k as k -> inf: A for kappa <= 1, below A for kappa > 1 (H saturates at zeta)."""
@@ -76,10 +78,18 @@ class CorrelatedTrialsModel(DifficultyModel):
             return self.ceiling
         from scipy.special import zeta
 
-        return float(self.base.pass_at_k(zeta(self.kappa)))
+        return float(self.base.pass_at_k(zeta(float(self.kappa))))
 
     def _logpdf(self, p, q):
         return self.base._logpdf(p, q)
+
+    def _log_density_q(self, log_q, log_1mq):
+        return self.base._log_density_q(log_q, log_1mq)
+
+    @classmethod
+    def marginal_evaluator(cls, n, c, w=None):
+        raise DifficultyError(f"model {cls.name!r} describes correlated attempts, whose counts are not binomial: "
+                              "it has no per-problem likelihood (fit its curve instead)")
 
     def _sample_solvable(self, size, rng):
         return self.base._sample_solvable(size, rng)
@@ -95,6 +105,7 @@ class EffectiveKModel(CorrelatedTrialsModel):
     """One p for all problems, correlated trials: pass@k = A (1 - p^(H_k(kappa))) (Eq. 12)."""
 
     name = "effective-k"
+    variants = {"effective-k": {}}
     base_class = PointMassModel
     params_spec = PointMassModel.params_spec + (CorrelatedTrialsModel._kappa,)
 
@@ -103,5 +114,6 @@ class EffectiveKBetaModel(CorrelatedTrialsModel):
     """p_i ~ Beta(alpha, beta), correlated trials: A (1 - B(alpha + H_k, beta)/B(alpha, beta)) (Eq. 12)."""
 
     name = "effective-k-beta"
+    variants = {"effective-k-beta": {}}
     base_class = BetaModel
     params_spec = BetaModel.params_spec + (CorrelatedTrialsModel._kappa,)

@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .counts import EvalCounts
-from .errors import DifficultyError
-from .progress import progress_bar
+from ..counts import EvalCounts
+from ..errors import DifficultyError
 
 __all__ = ["load_images", "train_vae", "sample_errors", "relative_error", "trial_correlation",
            "eigen_power_law", "effective_k_prediction", "empirical_pass_at_k", "VAEResult", "run_vae_experiment"]
@@ -67,7 +66,8 @@ def load_images(path: str | None = None, n: int = 400):
         try:
             from sklearn.datasets import load_digits
         except ImportError:
-            raise DifficultyError("no --data given and scikit-learn is not installed: pip install 'difficulty[vae]'") from None
+            raise DifficultyError("no --data given and scikit-learn is not installed: "
+                                  "pip install 'difficulty[vae]'") from None
         x = load_digits().images.astype(np.float32) / 16.0
         source = "scikit-learn load_digits (8x8 handwritten digits, bundled with scikit-learn)"
     else:
@@ -134,7 +134,7 @@ def train_vae(images, epochs=1000, batch_size=400, lr=1e-3, seed=0, progress=Non
     x = torch.from_numpy(np.asarray(images, dtype=np.float32))
     model = _build(torch, x.shape[1])
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    report = progress_bar("training", progress)
+    report = progress or (lambda stage, done, total: None)  # callback (stage, done, total)
     for epoch in range(int(epochs)):
         perm = torch.randperm(x.shape[0], generator=gen)
         for start in range(0, x.shape[0], batch_size):
@@ -147,7 +147,7 @@ def train_vae(images, epochs=1000, batch_size=400, lr=1e-3, seed=0, progress=Non
             loss.backward()
             opt.step()
         if (epoch + 1) % max(1, epochs // 50) == 0 or epoch + 1 == epochs:
-            report(epoch + 1, epochs)
+            report("training", epoch + 1, epochs)
     model.eval()
     return model
 
@@ -166,7 +166,7 @@ def sample_errors(model, images, attempts=1000, temperature=1.1, seed=0, chunk=1
     n = x.shape[0]
     out = np.empty((n, int(attempts)), dtype=np.float64)
     norms = torch.linalg.norm(x, dim=1)
-    report = progress_bar("sampling", progress)
+    report = progress or (lambda stage, done, total: None)
     with torch.no_grad():
         mu, logvar = model.encode(x)
         std = torch.exp(0.5 * logvar)
@@ -177,7 +177,7 @@ def sample_errors(model, images, attempts=1000, temperature=1.1, seed=0, chunk=1
             recon = model.decode(z)  # (m, n, dim)
             err = torch.linalg.norm(recon - x[None], dim=2) / norms[None]
             out[:, start:start + m] = err.T.double().numpy()
-            report(start + m, attempts)
+            report("sampling", start + m, attempts)
     return out
 
 
@@ -211,7 +211,7 @@ def empirical_pass_at_k(success, ks):
 
 def effective_k_prediction(success, kappa, ks):
     """Eq. 12 with per-image p_i = empirical failure rate over all attempts, and A = 1."""
-    from .special import generalized_harmonic
+    from ..special import generalized_harmonic
 
     p = 1.0 - success.mean(axis=1)
     h = generalized_harmonic(np.asarray(ks, dtype=float), kappa)

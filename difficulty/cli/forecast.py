@@ -1,0 +1,68 @@
+"""``difficulty forecast``: pass@k at any k, with a band."""
+from __future__ import annotations
+
+from .common import (
+    add_command,
+    add_data_args,
+    add_quiet,
+    blocks,
+    curve_or_counts,
+    floats_arg,
+    level,
+    per_group,
+    print_json,
+)
+
+
+def add_parser(subparsers) -> None:
+    p = add_command(subparsers, "forecast", help="pass@k at any k with a band",
+                    description="Forecast pass@k beyond the sampled k. Default: the Kumaraswamy-binomial "
+                                "posterior (emcee), for these problems (each problem's own counts enter "
+                                "through its posterior), with a band from parameter and per-problem "
+                                "uncertainty. --method mle is faster; its Laplace band is too narrow when "
+                                "few problems were solved.",
+                    example="difficulty forecast results.csv --k 1000,10000,100000 --json")
+    add_data_args(p)
+    p.add_argument("--k", required=True, help="comma-separated k (any size)")
+    p.add_argument("--model", default=None, help="model (default kumaraswamy); 'average': the Kumaraswamy and "
+                   "zero-inflated Beta posteriors weighted by leave-one-problem-out")
+    p.add_argument("--method", choices=["mle", "mcmc", "lsq", "loglog"], default=None, help="default mcmc")
+    p.add_argument("--target", choices=["problems", "population"], default="problems",
+                   help="pass@k of these problems (default) or of a new draw of problems")
+    p.add_argument("--level", type=level, default=0.9)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    add_quiet(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    ks = floats_arg(args.k, "--k")
+    kind, data = curve_or_counts(args)
+    if kind == "curve":
+        from ..fit.curve import forecast_curve
+
+        k_obs, y, n = data
+        result = forecast_curve(k_obs, y, ks, model=args.model or "beta", n_problems=n, level=args.level,
+                                seed=args.seed)
+    else:
+        from ..forecast import forecast_pass_at_k
+
+        def one(sub):
+            return forecast_pass_at_k(sub, ks, model=args.model, method=args.method, level=args.level,
+                                      target=args.target, seed=args.seed).to_dict()
+
+        result = per_group(data, one, args.group_col is not None)
+    if args.json:
+        print_json(result)
+        return 0
+    for name, r in blocks(result).items():
+        lvl = int(round(100 * r["level"]))
+        print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
+        if r.get("weights"):
+            print("  weights (pseudo-BMA+, leave-one-problem-out): "
+                  + ", ".join(f"{m} {w:.3f}" for m, w in r["weights"].items()))
+        print(f"{'k':>12}  {'pass@k':>9}  {f'{lvl}% band':>21}")
+        for kk, v, lo, hi in zip(r["k"], r["pass_at_k"], r["low"], r["high"]):
+            print(f"{kk:>12.6g}  {v:>9.5f}  [{lo:.5f}, {hi:.5f}]")
+    return 0

@@ -1,0 +1,73 @@
+"""A Beta distribution of the success probability scaled to (0, scale) (Schaeffer et al. 2025).
+
+    q = scale X,  X ~ Beta(alpha, beta):   g(q) = (q/scale)^(alpha-1) (1 - q/scale)^(beta-1) / (scale B(alpha, beta))
+    E[(1 - q)^k] ~ Gamma(alpha) / (scale^alpha B(alpha, beta)) k^(-alpha)   (k -> inf)
+
+The transform and the counts likelihood use the shared quadrature (:mod:`.quadrature`).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import betaincinv, betaln, gammaln
+
+from .base import INF, DifficultyModel, Param, log1mexp
+
+__all__ = ["ScaledBetaModel"]
+
+
+class ScaledBetaModel(DifficultyModel):
+    """q = scale X, X ~ Beta(alpha, beta): success probability at most ``scale``."""
+
+    name = "scaled-beta"
+    params_spec = (
+        Param("alpha", 0, INF, doc="Beta shape of q at 0: the power-law exponent", prior=(1e-3, 1e4)),
+        Param("beta", 0, INF, doc="Beta shape of q at scale", prior=(1e-3, 1e4)),
+        Param("scale", 0, 1, doc="largest success probability", closed_high=True),
+        Param("A", 0, 1, default=1.0, doc="ceiling: fraction of problems ever solvable", closed_high=True),
+    )
+    variants = {"scaled-beta": {"A": 1.0}, "zi-scaled-beta": {}}
+    compare = ("scaled-beta",)
+    aliases = {"scaled-beta-binomial": "scaled-beta"}
+
+    @property
+    def q_max(self):
+        return self.scale
+
+    def _log_density_q(self, log_q, log_1mq):
+        log_x = log_q - np.log(self.scale)
+        with np.errstate(invalid="ignore"):
+            out = ((self.alpha - 1) * log_x + (self.beta - 1) * log1mexp(np.minimum(log_x, 0.0))
+                   - betaln(self.alpha, self.beta) - np.log(self.scale))
+        return np.where(log_x < 0, out, -np.inf)
+
+    def _mp_log_density_q(self, log_q, log_1mq, mp):
+        a, b, s = (mp.mpf(float(v)) for v in (self.alpha, self.beta, self.scale))
+        log_x = log_q - mp.log(s)
+        return (a - 1) * log_x + (b - 1) * mp.log(-mp.expm1(log_x)) - mp.log(mp.beta(a, b)) - mp.log(s)
+
+    def _sample_solvable(self, size, rng):
+        return 1.0 - self.scale * rng.beta(self.alpha, self.beta, size=size)
+
+    def _log_quantile(self, u, um):
+        lower = u <= 0.5  # X from its lower tail, 1 - X from the upper one
+        x_low, xc_up = betaincinv(self.alpha, self.beta, u), betaincinv(self.beta, self.alpha, um)
+        x = np.where(lower, x_low, 1 - xc_up)
+        xc = np.where(lower, 1 - x_low, xc_up)
+        with np.errstate(divide="ignore"):
+            return np.log(self.scale) + np.log(x), np.log((1 - self.scale) + self.scale * xc)
+
+    def inference_loss_asymptote(self, k):
+        k = np.asarray(k, dtype=float)
+        c = gammaln(self.alpha) - self.alpha * np.log(self.scale) - betaln(self.alpha, self.beta)
+        return self.ceiling * np.exp(c - self.alpha * np.log(k))
+
+    @property
+    def tail_exponent(self):
+        return float(self.alpha) if self.alpha.ndim == 0 else self.alpha
+
+    @classmethod
+    def initial_guesses(cls, stats):
+        s0 = min(max(1.2 * stats.q_max, 0.02), 0.999)
+        A = stats.ceiling_guess
+        return [dict(alpha=0.4, beta=3.0, scale=s0, A=A), dict(alpha=1.0, beta=1.0, scale=s0, A=A),
+                dict(alpha=0.2, beta=5.0, scale=min(2 * s0, 0.999), A=0.9)]

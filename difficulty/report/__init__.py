@@ -1,0 +1,107 @@
+"""``difficulty analyze`` and ``difficulty demo``: from results to a report folder.
+
+Edge package: :func:`analyze` has each group summarized by the core (``difficulty.summary``) and
+writes what it returns: report.md (:mod:`.markdown`), figures (:mod:`.figures`), summary.json,
+ranked.csv and the posteriors (netCDF). Everything is written into ``<out>.partial`` (:mod:`.staging`),
+a group's files as soon as it is done, and the folder is moved into place at the end: an
+interrupted run leaves no half report, and the groups it finished can be taken up again.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ..errors import DifficultyError
+from ..generate import demo_data
+
+__all__ = ["analyze", "demo_data"]
+
+
+def _log(msg):
+    print(f"  {msg}", file=sys.stderr, flush=True)
+
+
+def _summarize(core, name, counts, opts, truth, progress):
+    import numpy as np
+
+    try:
+        return core.summarize_group(name, counts, opts, truth=truth, progress=progress)
+    except (DifficultyError, ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
+        # e.g. nothing ever solved, or a numerical failure in one step: say what can be said,
+        # name the reason in the report, and go on with the other groups
+        reason = str(e) if isinstance(e, DifficultyError) else f"{type(e).__name__}: {e}"
+        return core.summarize_passk_only(name, counts, reason)
+
+
+def _one_line(g) -> str:
+    if "skipped" in g:
+        return f"[{g['group']}] only pass@k: {g['skipped']}"
+    return (f"[{g['group']}] {g['seconds']:.1f} s: best AIC {g['best_aic']}, posterior {g['posterior']['steps']} "
+            f"steps, {g['ranking']['n_selected']} problems selected")
+
+
+def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, prompt_tokens=500.0, decode_tokens=300.0,
+            flops_per_token=1.0, truths=None, quiet=False, max_steps=3000, progress=None, plots=True, resume=False):
+    """Summarize each group and write the report folder ``out_dir`` (whole or not at all).
+
+    ``budget``: K for the ranking and the obtainable mass (default: the median number of attempts).
+    ``truths``: {group: model} known to have generated the data, drawn beside the estimates.
+    ``progress``: a callback (stage, done, total) for each group's stages; without one, and unless
+    ``quiet``, one line per group goes to stderr. ``plots=False``: no figures. ``resume``: take up
+    the groups an interrupted run finished (kept in ``<out_dir>.partial``) instead of starting over.
+    Returns the summary written to summary.json.
+    """
+    out_dir = os.path.abspath(out_dir)
+    if os.path.exists(out_dir) and not force:
+        raise DifficultyError(f"{out_dir} exists; pass --force to replace it")
+    parent = os.path.dirname(out_dir)
+    if not os.path.isdir(parent):
+        raise DifficultyError(f"cannot write {out_dir}: folder {parent} does not exist")
+    import numpy as np
+
+    from .. import __version__
+    from .. import summary as core
+    from ..io import to_json
+    from . import staging
+    from .markdown import render_markdown
+
+    t0 = time.perf_counter()
+    if budget is None:  # "obtainable" within as many attempts as were sampled (median N)
+        budget = float(np.median(counts.n))
+    options = dict(budget=budget, target=target, prompt_tokens=prompt_tokens, decode_tokens=decode_tokens,
+                   flops_per_token=flops_per_token, max_steps=max_steps)
+    opts = core.SummaryOptions(**options)
+    say = _log if not quiet and progress is None else (lambda msg: None)
+    folder = staging.prepare(out_dir, resume)
+    try:
+        parts = counts.groups()
+        tags = staging.file_tags(parts)
+        groups = {}
+        for name, sub in parts.items():
+            truth = (truths or {}).get(name)
+            key = staging.group_key(sub, {**options, "plots": plots}, truth)
+            data = staging.load_group(folder, tags[name], key) if resume else None
+            if data is None:
+                summ = _summarize(core, name, sub, opts, truth, progress)
+                data = staging.write_group(folder, tags[name], summ, key, plots)
+                say(_one_line(data))
+            else:
+                say(f"[{name}] taken from {folder}")
+            groups[name] = data
+        seconds = time.perf_counter() - t0
+        summary = {"source": counts.source, "version": __version__, "groups": groups, "seconds": seconds,
+                   "options": options}
+        if truths:
+            summary["truth"] = {k: v.to_dict() for k, v in truths.items()}
+        with open(os.path.join(folder, "summary.json"), "w") as fh:
+            fh.write(to_json(summary, indent=1))
+        staging.write_ranked(folder, tags)
+        with open(os.path.join(folder, "report.md"), "w") as fh:
+            fh.write(render_markdown(groups, counts.source, __version__, seconds, truths))
+        staging.finish(folder, out_dir)
+    except BaseException:
+        if staging.abandon(folder) and not quiet:
+            _log(f"the finished groups are kept in {folder}: run again with --resume to go on from them")
+        raise
+    return summary

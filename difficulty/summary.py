@@ -1,0 +1,205 @@
+"""Everything a report says about one group of counts, computed once and frozen.
+
+:func:`summarize_group` runs each analysis on one group, fitting each model once and passing the
+fits on: maximum likelihood of the candidate models (compared by AIC), the posteriors of the
+zero-inflated Beta and of the default forecaster started from those maxima, leave-one-problem-out
+weights, forecasts, the difficulty density (parametric from the posterior, non-parametric by
+NPMLE), the ranking (from the zero-inflated Beta posterior) and the cost plan. The result holds
+numbers and arrays only (the curves the figures draw included), so that rendering it needs no
+formula; ``difficulty.report`` turns it into Markdown, figures and files.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .counts import EvalCounts
+from .errors import DifficultyError
+
+__all__ = ["GroupSummary", "summarize_group", "summarize_passk_only", "SummaryOptions"]
+
+STAGES = ("pass@k", "maximum likelihood", "posterior (zi-beta)", "posterior (forecaster)", "forecast", "density",
+          "ranking", "cost")
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    budget: float
+    target: float = 0.9
+    prompt_tokens: float = 500.0
+    decode_tokens: float = 300.0
+    flops_per_token: float = 1.0
+    max_steps: int = 3000
+    band: tuple = (0.5, 0.99)
+    level: float = 0.9
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """One group's results: ``data`` (JSON-able numbers and arrays), the posterior's InferenceData
+    (for the pair plot and the netCDF file) and the ranked problems (a DataFrame)."""
+
+    name: str
+    data: dict
+    posterior: object = field(default=None, repr=False)
+    ranked: object = field(default=None, repr=False)
+
+
+def _observed_k(nmin):
+    return np.unique(np.round(np.logspace(0, math.log10(nmin), 15)).astype(int))
+
+
+def _head(name, counts):
+    return {"group": name, "n_problems": counts.n_problems, "attempts_min": int(counts.n.min()),
+            "attempts_max": int(counts.n.max()), "successes_total": int(counts.c.sum())}
+
+
+def summarize_passk_only(name, counts: EvalCounts, reason: str) -> GroupSummary:
+    """What can be said of a group nothing can be fitted to: its pass@k, and why."""
+    from .passk import estimate_pass_at_k
+
+    data = {**_head(name, counts), "pass_at_k": estimate_pass_at_k(counts, _observed_k(int(counts.n.min()))).to_dict(),
+            "skipped": reason}
+    return GroupSummary(name, data)
+
+
+def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, progress=None) -> GroupSummary:
+    """Every analysis of one group (module docstring). ``truth``: the generating model, when known,
+    whose curves are computed on the same grids. ``progress``: a callback (stage, done, total)."""
+    from .cost import coverage_at_cost, plan_cost
+    from .fit.mcmc import compare_loo, sample_posterior
+    from .fit.mle import compare_mle
+    from .forecast import DEFAULT_FORECAST, forecast, forecast_average
+    from .inversion import invert_counts, invert_parametric, obtainable_mass, tail_exponent
+    from .passk import estimate_pass_at_k
+    from .ranking import rank_problems
+
+    report = progress or (lambda stage, done, total: None)
+    total = len(STAGES)
+
+    def stage(i):  # one label per group, counted through its stages
+        report(str(name), i, total)
+
+    t0 = time.perf_counter()
+    out = _head(name, counts)
+    nmin = int(counts.n.min())
+    level = opts.level
+    stage(0)
+    obs = estimate_pass_at_k(counts, _observed_k(nmin), level=level).to_dict()
+    out["pass_at_k"] = obs
+
+    stage(1)
+    fits = compare_mle(counts, level=level)
+    out["model_comparison"] = [{"model": f.model_name, "loglike": f.loglike, "aic": f.aic,
+                                "params": f.to_dict()["params"]} for f in fits.values()]
+    best_name = next(iter(fits))
+    out["best_aic"] = best_name
+
+    with warnings.catch_warnings():  # diagnostics are kept in the fits and reported
+        warnings.simplefilter("ignore", RuntimeWarning)
+        stage(2)
+        post = sample_posterior(counts, "zi-beta", walkers=32, max_steps=opts.max_steps, level=level,
+                                mle=fits.get("zi-beta"))
+        stage(3)
+        fc_name = DEFAULT_FORECAST["model"]
+        post_f = sample_posterior(counts, fc_name, walkers=32, max_steps=opts.max_steps, level=level,
+                                  mle=fits.get(fc_name))
+        loo = compare_loo({"zi-beta": post, fc_name: post_f}, max_draws=300)
+    summ = post.summary(level)
+    lo_col, hi_col = f"hdi_{50 - 50 * level:g}%", f"hdi_{50 + 50 * level:g}%"
+    d = post.diagnostics
+    out["posterior"] = {"model": "zi-beta", "steps": d["steps"], "burn": d["burn"], "thin": d["thin"],
+                        "walkers": d["walkers"], "tau": d["tau"], "warnings": d["warnings"],
+                        "summary": {p: {"mean": float(summ.loc[p, "mean"]), "sd": float(summ.loc[p, "sd"]),
+                                        "hdi_low": float(summ.loc[p, lo_col]),
+                                        "hdi_high": float(summ.loc[p, hi_col]),
+                                        "r_hat": float(summ.loc[p, "r_hat"]),
+                                        "ess_bulk": float(summ.loc[p, "ess_bulk"])}
+                                    for p in post.param_names}}
+    out["loo"] = {m: {c: float(loo.loc[m, c]) for c in loo.columns} for m in loo.index}
+
+    stage(4)
+    k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
+    fc = forecast(post_f, k_fc, level=level, draws=200)
+    fc_avg = forecast_average({"zi-beta": post, fc_name: post_f}, k_fc, weights=loo["weight"].to_dict(),
+                              level=level, draws=200)
+    fc_pop = forecast(post, k_fc, level=level, target="population", draws=1000)
+    out["forecast"] = fc.to_dict()
+    out["forecast_average"] = fc_avg.to_dict()
+    out["forecast_zi_beta_population"] = fc_pop.to_dict()
+
+    stage(5)
+    # difficulty density: parametric (posterior draws of the zero-inflated Beta) and NPMLE
+    sig = np.logspace(min(-4.0, math.log10(0.1 / float(counts.n.max()))), 1.3, 120)  # down to the NPMLE's grid
+    dens = post.models(300).expand(1).density_sigma(sig)  # (draws, sigma)
+    q = np.quantile(dens, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
+    point = post.model
+    # Talbot against the closed form at four sigma where the density is within 1e-12 of its largest
+    # value on the grid (far below that, relative digits of a value like 1e-300 need more working
+    # precision than a check is worth)
+    dens_point = point.density_sigma(sig)
+    live = sig[dens_point >= 1e-12 * np.max(dens_point)]
+    check_s = live[np.unique(np.linspace(0, live.size - 1, 4).astype(int))] if live.size else sig[:1]
+    talbot = invert_parametric(point, check_s)
+    closed = point.density_sigma(check_s)
+    ok = closed > 1e-280
+    parametric = {"sigma": sig, "density": q[1], "low": q[0], "high": q[2], "model": "zi-beta posterior",
+                  "never_solved_median": float(1 - np.median(post.draws[:, post.param_names.index("A")])),
+                  "talbot_check_max_rel_diff": (float(np.max(np.abs(talbot - closed)[ok] / closed[ok]))
+                                                if ok.any() else None)}
+    npm = invert_counts(counts, level=level, n_boot=30, iters=2000)
+    mass = obtainable_mass(npm, opts.budget, opts.band)
+    np_dict = npm.to_dict()
+    np_lo, np_hi = npm.band()
+    np_dict["low"], np_dict["high"] = np_lo, np_hi
+    out["density"] = {"parametric": parametric, "nonparametric": np_dict,
+                      "obtainable_mass": {"budget": opts.budget, "band": list(opts.band), "mass": mass[0],
+                                          "low": mass[1], "high": mass[2]},
+                      "tail_exponent_nonparametric": tail_exponent(npm, float(counts.n.max())),
+                      "tail_exponent_parametric": float(np.median(post.draws[:, post.param_names.index("beta")]))}
+
+    stage(6)
+    ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=post)
+    out["ranking"] = {k: v for k, v in ranked.to_dict().items() if k != "problems"}
+
+    stage(7)
+    plan_fit = fits["zi-beta"] if "zi-beta" in fits else fits[best_name]
+    plan_model = plan_fit.model
+    plan = None
+    try:
+        plan = plan_cost(plan_model, opts.target, opts.prompt_tokens, opts.decode_tokens, opts.flops_per_token)
+        out["cost_plan"] = {"model": f"{plan_fit.model_name} (MLE)", **plan.to_dict()}
+    except DifficultyError as e:
+        out["cost_plan"] = {"model": f"{plan_fit.model_name} (MLE)", "error": str(e)}
+
+    # the curves the figures draw, on their own grids
+    k_obs = np.asarray(obs["k"], dtype=float)
+    kk = np.logspace(0, np.log10(max(k_obs.max() * 100, 10)), 60)
+    curves = {"k": kk,
+              "fits": {f.model_name: np.asarray(f.model.pass_at_k(kk), dtype=float) for f in list(fits.values())[:3]},
+              "plan_model": plan_fit.model_name, "ceiling": float(plan_model.ceiling),
+              "inference_loss": np.asarray(plan_model.inference_loss(kk), dtype=float),
+              "observed_loss": float(plan_model.ceiling) - np.asarray(obs["pass_at_k"], dtype=float)}
+    try:
+        curves["asymptote"] = np.asarray(plan_model.inference_loss_asymptote(kk), dtype=float)
+        curves["tail_exponent"] = float(plan_model.tail_exponent)
+    except (DifficultyError, TypeError):
+        pass
+    if plan is not None:
+        kc = np.logspace(0, np.log10(max(plan.k * 20, 100)), 200)
+        cost = opts.flops_per_token * (opts.prompt_tokens + opts.decode_tokens * kc)
+        curves["cost"] = {"cost": cost, "coverage": coverage_at_cost(plan_model, cost, opts.prompt_tokens,
+                                                                     opts.decode_tokens, opts.flops_per_token)}
+    if truth is not None:
+        s_truth = np.logspace(-4, 1.5, 300)
+        curves["truth"] = {"pass_at_k": truth.pass_at_k(kk), "inference_loss": truth.inference_loss(kk),
+                           "sigma": s_truth, "density": truth.density_sigma(s_truth),
+                           "never_solved": float(truth.never_solved), "params": truth.params}
+    out["curves"] = curves
+    out["seconds"] = time.perf_counter() - t0
+    report(str(name), total, total)
+    return GroupSummary(name, out, post.idata, ranked.table.sort_values("rank"))
