@@ -30,6 +30,7 @@ REGISTRY = (
     "effective_k:EffectiveKBetaModel",
     "curves:ExpPowerLawModel",
     "curves:NegLogPowerLawModel",
+    "logit_normal:LogitNormalModel",
 )
 MODEL_CLASSES: tuple[type[PassCurveModel], ...] = tuple(
     getattr(importlib.import_module(f".{mod}", __name__), cls) for mod, cls in (e.split(":") for e in REGISTRY))
