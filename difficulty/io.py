@@ -7,6 +7,10 @@ Three shapes are recognised, with column names matched case-insensitively:
 * one row per problem with a list of outcomes (``is_corrects`` style).
 
 Everything is aggregated to counts immediately: later code sees only (N_i, c_i).
+
+What evaluation harnesses write (lm-evaluation-harness samples, evalplus ``eval_results.json``,
+inspect_ai ``.eval`` logs, lighteval details, problems x attempts matrices) is read by
+:mod:`difficulty.loaders`; :func:`load_counts` recognises each from its extension and content.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from .errors import DifficultyError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["load_counts", "ATTEMPT_COLUMNS", "SUCCESS_COLUMNS", "PROBLEM_COLUMNS", "OUTCOME_COLUMNS"]
+__all__ = ["load_counts", "detect_format", "ATTEMPT_COLUMNS", "SUCCESS_COLUMNS", "PROBLEM_COLUMNS", "OUTCOME_COLUMNS"]
 
 ATTEMPT_COLUMNS = ("n", "num_samples", "attempts", "n_samples", "num_attempts", "total")
 SUCCESS_COLUMNS = ("c", "num_correct", "num_successes", "successes", "n_correct", "correct_count")
@@ -34,6 +38,9 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0", "pass", "passed", "correct", "succ
 _FALSE = {"false", "f", "no", "n", "0", "0.0", "fail", "failed", "incorrect", "failure"}
 
 
+_TABLE_SHAPES = ("counts", "attempts", "outcome-lists", "curve", "table")
+
+
 def _read_table(path: str, fmt: str | None) -> pd.DataFrame:
     import pandas as pd
 
@@ -41,6 +48,8 @@ def _read_table(path: str, fmt: str | None) -> pd.DataFrame:
         raise DifficultyError(f"{path}: no such file")
     if os.path.isdir(path):
         raise DifficultyError(f"{path}: is a directory, not a data file")
+    if fmt is not None and fmt.lower() in _TABLE_SHAPES:  # `difficulty formats` names: the extension says the type
+        fmt = None
     ext = (fmt or os.path.splitext(path)[1].lstrip(".")).lower()
     if ext in ("csv", "tsv", "txt"):
         if os.path.getsize(path) == 0:
@@ -64,7 +73,8 @@ def _read_table(path: str, fmt: str | None) -> pd.DataFrame:
         except Exception as e:  # pyarrow raises many types for a bad file
             raise DifficultyError(f"{path}: not a readable Parquet file "
                                   f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
-    raise DifficultyError(f"{path}: unknown format {ext!r} (use .csv, .tsv, .jsonl, .json or .parquet, or --format)")
+    raise DifficultyError(f"{path}: unknown format {ext!r} (use .csv, .tsv, .jsonl, .json or .parquet, "
+                          "or --format NAME: see `difficulty formats`)")
 
 
 def _read_jsonl(path: str) -> pd.DataFrame:
@@ -97,6 +107,10 @@ def _read_jsonl(path: str) -> pd.DataFrame:
     if not all(isinstance(r, dict) for r in records):
         raise DifficultyError(f"{path}: expected JSON objects, one per record")
     return pd.DataFrame.from_records(records)
+
+
+class _NoColumns(DifficultyError):
+    """A table without recognisable columns (perhaps a harness's file read as a table)."""
 
 
 def _find(df: pd.DataFrame, override: str | None, candidates, what: str, required: bool = True):
@@ -188,7 +202,7 @@ def counts_from_frame(df: pd.DataFrame, *, n_col=None, c_col=None, problem_col=N
     ocol = _find(df, outcome_col, OUTCOME_COLUMNS, "the outcome")
     if ocol is None:
         want = ", ".join(ATTEMPT_COLUMNS[:4]) + " with " + ", ".join(SUCCESS_COLUMNS[:5])
-        raise DifficultyError(
+        raise _NoColumns(
             f"{source}: no recognisable columns in {list(map(str, df.columns))}; expected counts "
             f"({want}), or a problem id with an outcome column ({', '.join(OUTCOME_COLUMNS[:4])}); "
             f"name them with --n-col/--c-col/--problem-col/--outcome-col"
@@ -213,12 +227,123 @@ def counts_from_frame(df: pd.DataFrame, *, n_col=None, c_col=None, problem_col=N
                       group=None if group is None else agg[group].to_numpy(), source=source)
 
 
+# ------------------------------------------------------------------ choosing the format
+_DESCRIBE = {"lm-eval": "lm-eval samples", "evalplus": "an evalplus eval_results.json",
+             "inspect": "an inspect .eval log", "lighteval": "lighteval details",
+             "matrix": "a problems x attempts matrix"}
+# harness formats a file of each table extension could also be, for the hint of a table without known columns
+_BY_EXTENSION = {"jsonl": ("lm-eval",), "ndjson": ("lm-eval",), "json": ("evalplus", "lm-eval"),
+                 "parquet": ("lighteval",), "pq": ("lighteval",), "csv": ("matrix",), "tsv": ("matrix",),
+                 "txt": ("matrix",)}
+
+
+def _extension(path: str) -> str:
+    return os.path.splitext(str(path))[1].lstrip(".").lower()
+
+
+def _table_columns(path: str, kind: str) -> list[str]:
+    """The column names a table file starts with (its header, first record's keys or schema)."""
+    if kind in ("csv", "tsv"):
+        import csv
+
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            for row in csv.reader(fh, delimiter="\t" if kind == "tsv" else ","):
+                if row:
+                    return row
+        return []
+    if kind in ("jsonl", "json"):
+        with open(path, encoding="utf-8") as fh:
+            first = fh.read(1 << 16).lstrip()
+            if first.startswith("["):
+                records = json.loads(first + fh.read())
+                return list(records[0]) if records and isinstance(records[0], dict) else []
+        from .loaders._util import first_json_line
+
+        rec = first_json_line(path)
+        return list(rec) if isinstance(rec, dict) else []
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    return []
+
+
+def _is_table(path: str, kind: str) -> bool:
+    """Whether the file has the recognised columns of a table of counts or of outcomes."""
+    try:
+        lower = {str(c).strip().lower() for c in _table_columns(path, kind)}
+    except Exception:  # unreadable here: the table reader says why, if it comes to it
+        return False
+    counts = any(c in lower for c in ATTEMPT_COLUMNS) and any(c in lower for c in SUCCESS_COLUMNS)
+    return counts or any(c in lower for c in OUTCOME_COLUMNS)
+
+
+def detect_format(path: str, format: str | None = None) -> str | None:
+    """The harness format that reads ``path`` (see :mod:`difficulty.loaders`), or None for a plain
+    table. ``format`` settles it: a harness format's name, or a table's file type (csv, jsonl, ...).
+    A file that has the layout of more than one format is refused with one line naming them."""
+    from .loaders import TABLE_TYPES, harness_module, sniff_harness
+
+    if not os.path.exists(path):
+        raise DifficultyError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise DifficultyError(f"{path}: is a directory, not a data file")
+    if format is not None:
+        module = harness_module(format)
+        return None if module is None else module.NAME
+    ext = _extension(path)
+    found = sniff_harness(path)
+    if ext in TABLE_TYPES and _is_table(path, TABLE_TYPES[ext]):
+        found.append(TABLE_TYPES[ext])
+    if len(found) > 1:
+        what = " or ".join(_DESCRIBE.get(f, f"a {f} table of counts or attempts") for f in found)
+        flags = " or ".join(f"--format {f}" for f in found)
+        raise DifficultyError(f"{path}: could be {what}; say which with {flags}")
+    if found:
+        return found[0] if found[0] in _DESCRIBE else None
+    return {"eval": "inspect", "npy": "matrix"}.get(ext)  # their readers say what is wrong with it
+
+
 def load_counts(path: str, *, format: str | None = None, n_col=None, c_col=None, problem_col=None,
-                group_col=None, outcome_col=None) -> EvalCounts:
-    """Load evaluation results from ``path`` into validated per-problem counts."""
+                group_col=None, outcome_col=None, filter: str | None = None, metric: str | None = None,
+                evalplus_tests: str | None = None) -> EvalCounts:
+    """Load evaluation results from ``path`` into validated per-problem counts.
+
+    Tables (CSV, TSV, JSONL/JSON, Parquet) of counts, attempts or outcome lists, and the outputs of
+    evaluation harnesses (``difficulty formats`` lists them), recognised from the extension and the
+    content or named by ``format``. ``filter`` (lm-eval), ``metric`` (lm-eval, inspect, lighteval)
+    and ``evalplus_tests`` ("base" or "plus") choose what a harness's file is scored by; the column
+    arguments are for tables, and naming one reads the file as a table.
+    """
+    from .loaders import FLAGS, HARNESS, OPTIONS
+
+    columns = {"n_col": n_col, "c_col": c_col, "problem_col": problem_col, "outcome_col": outcome_col}
+    options = {"filter": filter, "metric": metric, "evalplus_tests": evalplus_tests}
+    tabular = any(v is not None for v in columns.values())
+    name = None if (tabular and format is None) else detect_format(path, format)
+    if name is not None:
+        allowed = OPTIONS[name]
+        for key, value in {**columns, **options, "group_col": group_col}.items():
+            if value is not None and key not in allowed:
+                takes = ", ".join(FLAGS[k] for k in allowed) or "no options"
+                raise DifficultyError(f"{path}: {FLAGS[key]} does not apply to {name} files (they take {takes})")
+        given = {k: v for k, v in {**options, "group_col": group_col}.items() if k in allowed}
+        return HARNESS[name].load(path, **given)
+    for key, value in options.items():
+        if value is not None:
+            users = ", ".join(n for n, keys in OPTIONS.items() if key in keys)
+            raise DifficultyError(f"{path}: {FLAGS[key]} applies to {users} files; this one is read as a table "
+                                  "(name its format with --format NAME)")
     df = _read_table(path, format)
-    return counts_from_frame(df, n_col=n_col, c_col=c_col, problem_col=problem_col, group_col=group_col,
-                             outcome_col=outcome_col, source=path)
+    try:
+        return counts_from_frame(df, n_col=n_col, c_col=c_col, problem_col=problem_col, group_col=group_col,
+                                 outcome_col=outcome_col, source=path)
+    except _NoColumns as e:
+        could = _BY_EXTENSION.get((format or _extension(path)).lower())
+        if could and not tabular:
+            raise DifficultyError(f"{e}; or, for a harness's output, --format {' or '.join(could)} "
+                                  "(see `difficulty formats`)") from None
+        raise
 
 
 K_COLUMNS = ("k",)
@@ -227,6 +352,8 @@ CURVE_COLUMNS = ("pass_at_k", "pass@k", "coverage", "passk")
 
 def is_curve_file(path: str, format: str | None = None) -> bool:
     """True when the file holds an aggregate curve (columns k and pass_at_k), not counts."""
+    if detect_format(path, format) is not None:  # a harness's file is never a curve
+        return False
     df = _read_table(path, format)
     lower = {str(c).lower() for c in df.columns}
     return "k" in lower and any(c in lower for c in CURVE_COLUMNS)
