@@ -49,6 +49,7 @@ class Forecast:
     method: str
     target: str
     weights: dict | None = None  # for an average: each posterior's weight
+    fit: dict | None = None  # how the fit behind it was made: the sampler that ran and its diagnostics
 
     def to_dict(self):
         out = {"k": self.k.tolist(), "pass_at_k": self.pass_at_k.tolist(), "low": self.low.tolist(),
@@ -56,7 +57,15 @@ class Forecast:
                "target": self.target}
         if self.weights is not None:
             out["weights"] = dict(self.weights)
+        if self.fit is not None:
+            out["fit"] = self.fit
         return out
+
+
+def _fit_info(fit) -> dict:
+    """The fit's method and, for a posterior, which sampler ran and its diagnostics (per-parameter ones left out)."""
+    return {"model": fit.model_name, "method": fit.method,
+            **{k: v for k, v in fit.diagnostics.items() if k != "params"}}
 
 
 def _check_k(k):
@@ -111,9 +120,10 @@ def forecast(fit, k, level: float = 0.9, target: str = "problems", draws: int = 
         mid = np.asarray(fit.model.pass_at_k(k), dtype=float)
         lo, hi = np.quantile(vals, [0.5 - level / 2, 0.5 + level / 2], axis=0)
         method = "loglog" if fit.model_name == "power-law" else "lsq"
-        return Forecast(k, mid, np.minimum(lo, mid), np.maximum(hi, mid), level, fit.model_name, method, "population")
+        return Forecast(k, mid, np.minimum(lo, mid), np.maximum(hi, mid), level, fit.model_name, method, "population",
+                        fit=_fit_info(fit))
     mid, lo, hi = _band(_draws_of(fit, k, draws, target, rng, seed), level)
-    return Forecast(k, mid, lo, hi, level, fit.model_name, fit.method, target)
+    return Forecast(k, mid, lo, hi, level, fit.model_name, fit.method, target, fit=_fit_info(fit))
 
 
 def forecast_average(fits: dict, k, weights: dict | None = None, level: float = 0.9, target: str = "problems",
@@ -132,13 +142,15 @@ def forecast_average(fits: dict, k, weights: dict | None = None, level: float = 
         if n:
             vals.append(_draws_of(fit, k, n, target, rng, seed))
     mid, lo, hi = _band(np.vstack(vals), level)
-    return Forecast(k, mid, lo, hi, level, "average", "mcmc", target, weights={m: float(w) for m, w in weights.items()})
+    return Forecast(k, mid, lo, hi, level, "average", "mcmc", target, weights={m: float(w) for m, w in weights.items()},
+                    fit={m: _fit_info(f) for m, f in fits.items()})
 
 
 def fit_for_forecast(counts: EvalCounts, model: str | None = None, method: str | None = None, level: float = 0.9,
-                     seed=0, fit_k=None, progress=None):
+                     seed=0, fit_k=None, progress=None, sampler: str = "auto"):
     """The fit a forecast of these counts uses: a per-problem fit (mle, mcmc) or a curve fit (lsq,
-    loglog) of the unbiased pass@k at k <= min N; ``model="average"`` gives {name: posterior}."""
+    loglog) of the unbiased pass@k at k <= min N; ``model="average"`` gives {name: posterior}.
+    ``sampler``: how mcmc draws its posterior (auto, importance, emcee; see sample_posterior)."""
     model = model or DEFAULT_FORECAST["model"]
     method = method or DEFAULT_FORECAST["method"]
     if method in ("mle", "mcmc") and model == "auto":
@@ -148,7 +160,8 @@ def fit_for_forecast(counts: EvalCounts, model: str | None = None, method: str |
     if model == "average":
         if method != "mcmc":
             raise DifficultyError("model 'average' weighs posteriors: it needs --method mcmc")
-        return {m: fit_for_forecast(counts, m, "mcmc", level, seed, progress=progress) for m in AVERAGE_MODELS}
+        return {m: fit_for_forecast(counts, m, "mcmc", level, seed, progress=progress, sampler=sampler)
+                for m in AVERAGE_MODELS}
     if method == "mle":
         from .fit.mle import fit_mle
 
@@ -158,7 +171,7 @@ def fit_for_forecast(counts: EvalCounts, model: str | None = None, method: str |
 
         with warnings.catch_warnings():  # its diagnostics are kept in the fit
             warnings.simplefilter("ignore", RuntimeWarning)
-            return sample_posterior(counts, model, seed=seed, level=level, progress=progress)
+            return sample_posterior(counts, model, seed=seed, level=level, progress=progress, method=sampler)
     if method in ("lsq", "loglog"):
         from .fit.curve import curve_from_counts, fit_curve
 
@@ -173,10 +186,10 @@ def fit_for_forecast(counts: EvalCounts, model: str | None = None, method: str |
 
 def forecast_pass_at_k(counts: EvalCounts, k, model: str | None = None, method: str | None = None,
                        level: float = 0.9, target: str = "problems", draws: int = 400, seed=0, fit_k=None,
-                       progress=None) -> Forecast:
+                       progress=None, sampler: str = "auto") -> Forecast:
     """Fit (once) and forecast pass@k at any k with a band at ``level`` (module docstring)."""
     k = _check_k(k)
-    fit = fit_for_forecast(counts, model, method, level, seed, fit_k, progress)
+    fit = fit_for_forecast(counts, model, method, level, seed, fit_k, progress, sampler)
     if isinstance(fit, dict):
         return forecast_average(fit, k, level=level, target=target, draws=draws, seed=seed)
     return forecast(fit, k, level=level, target=target, draws=draws, seed=seed)

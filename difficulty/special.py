@@ -147,6 +147,7 @@ class ShiftedLogGammaSum:
 
     ORDER = 28  # (1/4)^28 / 28 < 1e-18
     RATIO = 4.0  # direct terms up to j = RATIO * x
+    DENSE_MAX = 1 << 16
 
     def __init__(self, values, weights):
         v = np.asarray(values, dtype=np.int64)
@@ -160,7 +161,10 @@ class ShiftedLogGammaSum:
         self._w = np.bincount(inv.ravel(), weights=w, minlength=uv.size) if v.size else np.zeros(0)
         vmax = int(v.max()) if v.size else 0
         self.vmax = vmax
-        if vmax == 0:
+        # the dense form's set-up costs O(max v): above DENSE_MAX (and well above the number of
+        # distinct values) only the form over distinct values is used, so N = 1e9 costs what N = 100 does
+        self.dense = vmax <= max(self.DENSE_MAX, 8 * uv.size)
+        if vmax == 0 or not self.dense:
             self.T = np.zeros(1)
             self.cuts = np.array([1])
             self.moments = np.zeros((1, self.ORDER))
@@ -186,9 +190,10 @@ class ShiftedLogGammaSum:
         if self.vmax == 0:
             return np.zeros(x.shape)
         xmax = float(np.max(x)) if x.size else 0.0
-        if self.RATIO * xmax > 3.0 * self._v.size + 64:  # lgamma over the distinct values is cheaper
+        if not self.dense or self.RATIO * xmax > 3.0 * self._v.size + 64:  # over the distinct values
             xe = x[..., None]
-            return (gammaln(xe + self._v) - gammaln(xe)) @ self._w - self.constant
+            # lgamma(v + x) - lgamma(v) without cancelling two log-gammas of size v log v
+            return (log_gamma_ratio(self._v, xe) - gammaln(xe)) @ self._w
         e = int(np.searchsorted(self.cuts, max(self.RATIO * xmax, 1.0)))
         e = min(e, self.cuts.size - 1)
         J = int(min(self.cuts[e], self.vmax))
@@ -204,3 +209,22 @@ class ShiftedLogGammaSum:
                 powx = powx * x
                 out = out + ((-1) ** (m + 1) / m) * powx * self.moments[e, m - 1]
         return out
+
+
+def log_binomial(n, c):
+    """log C(n, c) for integers 0 <= c <= n (broadcast), without cancelling log-gammas of size
+    n log n: log Gamma(n + 1) - log Gamma(n - m + 1) - log Gamma(m + 1), m = min(c, n - c), the
+    first difference as a log-gamma ratio (exact to a few ulps at n = 1e9, where gammaln loses 1e-6)."""
+    n = np.asarray(n, dtype=float)
+    c = np.asarray(c, dtype=float)
+    m = np.minimum(c, n - c)
+    return log_gamma_ratio(n - m + 1.0, m) - gammaln(m + 1.0)
+
+
+def log_beta_binomial(n, c, a, b):
+    """log P(c) of BetaBinomial(n; a, b) = log C(n, c) + log B(c + a, n - c + b) - log B(a, b), written
+    as three log-gamma ratios so that nothing of size n log n cancels (n up to 1e9 and beyond)."""
+    n, c, a, b = (np.asarray(x, dtype=float) for x in (n, c, a, b))
+    f = n - c
+    return (log_gamma_ratio(c + 1.0, a - 1.0) + log_gamma_ratio(f + 1.0, b - 1.0)
+            - log_gamma_ratio(n + 1.0, a + b - 1.0) - (gammaln(a) + gammaln(b) - gammaln(a + b)))

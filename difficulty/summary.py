@@ -112,14 +112,14 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     summ = post.summary(level)
     lo_col, hi_col = f"hdi_{50 - 50 * level:g}%", f"hdi_{50 + 50 * level:g}%"
     d = post.diagnostics
-    out["posterior"] = {"model": "zi-beta", "steps": d["steps"], "burn": d["burn"], "thin": d["thin"],
-                        "walkers": d["walkers"], "tau": d["tau"], "warnings": d["warnings"],
+    # which sampler ran (importance sampling, or emcee when PSIS did not trust it) and its diagnostics
+    out["posterior"] = {"model": "zi-beta", **{k: v for k, v in d.items() if k != "params"}, "level": level,
                         "summary": {p: {"mean": float(summ.loc[p, "mean"]), "sd": float(summ.loc[p, "sd"]),
                                         "hdi_low": float(summ.loc[p, lo_col]),
                                         "hdi_high": float(summ.loc[p, hi_col]),
-                                        "r_hat": float(summ.loc[p, "r_hat"]),
-                                        "ess_bulk": float(summ.loc[p, "ess_bulk"])}
+                                        "r_hat": d["params"][p]["r_hat"], "ess_bulk": d["params"][p]["ess"]}
                                     for p in post.param_names}}
+    out["forecaster_posterior"] = {"model": fc_name, **{k: v for k, v in post_f.diagnostics.items() if k != "params"}}
     out["loo"] = {m: {c: float(loo.loc[m, c]) for c in loo.columns} for m in loo.index}
 
     stage(4)

@@ -23,6 +23,7 @@ def _data(tmp_path):
     return p
 
 
+@pytest.mark.slow
 def test_analyze_writes_every_part_and_refuses_to_overwrite(cli, tmp_path):
     data = _data(tmp_path)
     out = tmp_path / "rep"
@@ -47,6 +48,7 @@ def test_analyze_writes_every_part_and_refuses_to_overwrite(cli, tmp_path):
     assert code == 2 and "--force" in err
 
 
+@pytest.mark.slow
 def test_interrupted_analysis_leaves_no_half_report(tmp_path, monkeypatch):
     from difficulty import report
 
@@ -60,7 +62,7 @@ def test_interrupted_analysis_leaves_no_half_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr("difficulty.ranking.rank_problems", boom)
     with pytest.raises(KeyboardInterrupt):
-        report.analyze(counts, str(tmp_path / "rep"), quiet=True)
+        report.analyze(counts, str(tmp_path / "rep"), quiet=True, jobs=1)  # monkeypatched: in this process
     assert not (tmp_path / "rep").exists()
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".difficulty-report-")]
 
@@ -82,6 +84,7 @@ def test_every_subcommand_has_help_with_an_example():
         assert "example:" in text and f"difficulty {name}" in text, name
 
 
+@pytest.mark.slow
 def test_a_group_with_nothing_solved_gets_pass_at_k_only(cli, tmp_path):
     import pandas as pd
 
@@ -120,6 +123,7 @@ def _counts(tmp_path):
     return load_counts(str(_data(tmp_path)), group_col="model")
 
 
+@pytest.mark.slow
 def test_an_interrupted_analysis_is_resumed_from_the_groups_it_finished(tmp_path, monkeypatch):
     import pandas as pd
 
@@ -139,12 +143,12 @@ def test_an_interrupted_analysis_is_resumed_from_the_groups_it_finished(tmp_path
 
     monkeypatch.setattr("difficulty.summary.summarize_group", fails_at("a"))
     with pytest.raises(KeyboardInterrupt):  # nothing finished: nothing kept
-        analyze(counts, str(out), quiet=True, max_steps=500)
+        analyze(counts, str(out), quiet=True, max_steps=500, jobs=1)
     assert not out.exists() and not partial.exists()
 
     monkeypatch.setattr("difficulty.summary.summarize_group", fails_at("b"))
     with pytest.raises(KeyboardInterrupt):
-        analyze(counts, str(out), quiet=True, max_steps=500)
+        analyze(counts, str(out), quiet=True, max_steps=500, jobs=1)
     assert (partial / "groups" / "a.json").exists() and (partial / "passk_a.png").exists()
     assert not out.exists()
 
@@ -155,7 +159,7 @@ def test_an_interrupted_analysis_is_resumed_from_the_groups_it_finished(tmp_path
         return real(name, *a, **k)
 
     monkeypatch.setattr("difficulty.summary.summarize_group", counted)
-    s = analyze(counts, str(out), quiet=True, max_steps=500, resume=True)
+    s = analyze(counts, str(out), quiet=True, max_steps=500, resume=True, jobs=1)
     assert calls == ["b"]
     assert not partial.exists() and not (out / ".difficulty-partial").exists()
     assert set(s["groups"]) == {"a", "b"} and all("forecast" in g for g in s["groups"].values())
@@ -171,7 +175,7 @@ def test_a_folder_named_like_the_staging_folder_is_not_ours_to_remove(tmp_path):
     (tmp_path / "rep.partial").mkdir()
     (tmp_path / "rep.partial" / "keep.txt").write_text("mine")
     with pytest.raises(DifficultyError, match="not an unfinished report"):
-        analyze(_counts(tmp_path), str(tmp_path / "rep"), quiet=True)
+        analyze(_counts(tmp_path), str(tmp_path / "rep"), quiet=True, jobs=1)
     assert (tmp_path / "rep.partial" / "keep.txt").read_text() == "mine"
 
 

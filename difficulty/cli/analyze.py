@@ -4,7 +4,17 @@ from __future__ import annotations
 import os
 import sys
 
-from .common import add_command, add_data_args, add_force, add_quiet, check_output, level, load
+from .common import (
+    add_command,
+    add_data_args,
+    add_force,
+    add_parallel,
+    add_quiet,
+    check_output,
+    level,
+    load,
+    parallel_options,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -40,6 +50,7 @@ def _add_report_args(p) -> None:
                    help="reuse the groups an interrupted run finished (kept in OUTPUT.partial)")
     add_force(p, "output folder")
     add_quiet(p)
+    add_parallel(p)
 
 
 def _report_opts(args) -> dict:
@@ -47,7 +58,8 @@ def _report_opts(args) -> dict:
 
     return dict(force=args.force, budget=args.budget, target=args.target, prompt_tokens=args.prompt_tokens,
                 decode_tokens=args.decode_tokens, flops_per_token=args.flops_per_token, quiet=args.quiet,
-                plots=not args.no_plots, resume=args.resume, progress=make_progress(args.quiet))
+                plots=not args.no_plots, resume=args.resume, progress=make_progress(args.quiet),
+                **parallel_options(args))
 
 
 def run(args) -> int:

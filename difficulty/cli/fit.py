@@ -15,10 +15,16 @@ from .common import (
     level,
     print_json,
     safe_name,
+    whole,
 )
 
 LIKELIHOODS = ("beta, zi-beta, kumaraswamy, scaled-beta, beta-mixture (per-problem); "
                "beta, effective-k, exp-power-law, power-law (curves)")
+
+
+# why a maximum-likelihood interval is missing (fit_mle drops the parameter from the Hessian, or the Hessian fails)
+NO_LAPLACE = ("no Laplace interval: the maximum lies at the edge of the parameter's range (the likelihood keeps "
+              "rising toward it, as when every problem looks alike) or the likelihood is flat there")
 
 
 def add_parser(subparsers) -> None:
@@ -32,12 +38,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--model", default="beta", help="model (default beta)")
     p.add_argument("--method", choices=["lsq", "mle", "mcmc"], help="default: mle for counts, lsq for a curve")
     p.add_argument("--level", type=level, default=0.9, help="interval level (default 0.9)")
-    p.add_argument("--walkers", type=int, default=32, help="emcee walkers (mcmc)")
-    p.add_argument("--steps", type=int, default=None, help="emcee steps (default: until 50 autocorrelation times)")
+    p.add_argument("--walkers", type=whole(1), default=32, help="emcee walkers (mcmc)")
+    p.add_argument("--steps", type=whole(1), default=None,
+                   help="emcee steps (default: importance sampling checked by PSIS, else emcee until the bulk ESS "
+                        "is 400 and R-hat 1.01)")
+    p.add_argument("--sampler", choices=["auto", "importance", "emcee"], default="auto",
+                   help="posterior draws (mcmc): importance sampling, falling back to emcee (auto), or either alone")
     p.add_argument("--save-posterior", help="write the posterior (arviz InferenceData) as netCDF (mcmc); "
                    "with --group-col one file per group, PATH.GROUP.nc")
     add_force(p, "posterior file")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=whole(0), default=0)
     p.add_argument("--json", action="store_true")
     add_quiet(p)
     p.set_defaults(run=run)
@@ -84,16 +94,23 @@ def run(args) -> int:
             result = {"groups": {name: one(sub, name) for name, sub in named.items()}}
         else:
             result = one(data, "")
+    reasons = {}
+    if method == "mle":
+        reasons = dict.fromkeys(("low", "high"), NO_LAPLACE)
     if args.json:
-        print_json(result)
+        print_json(result, reasons)
         return 0
     for name, r in blocks(result).items():
         lvl = int(round(100 * r["level"]))
         print(f"{('[' + name + ']  ') if name else ''}model {r['model']} by {r['method']}"
               + (f"   log-likelihood {r['loglike']:.3f}  AIC {r['aic']:.2f}" if "loglike" in r else ""))
+        missing = False
         for pn, pv in r["params"].items():
             extra = f"   R-hat {pv['r_hat']:.3f}  ESS {pv['ess']:.0f}" if "r_hat" in pv else ""
             print(f"  {pn:>8} = {pv['value']:.6g}   {lvl}% [{pv['low']:.6g}, {pv['high']:.6g}]{extra}")
+            missing |= not (np.isfinite(pv["low"]) and np.isfinite(pv["high"]))
+        if missing and "low" in reasons:
+            print(f"  note: nan: {reasons['low']}")
         for w in r.get("warnings", []):
             print(f"  warning: {w}")
     return 0
@@ -109,7 +126,7 @@ def _mcmc(args, sub, name) -> dict:
     with warnings.catch_warnings():  # its warnings are kept in the result and printed
         warnings.simplefilter("ignore", RuntimeWarning)
         post = sample_posterior(sub, args.model, walkers=args.walkers, steps=args.steps, seed=args.seed,
-                                level=args.level, progress=make_progress(args.quiet))
+                                level=args.level, progress=make_progress(args.quiet), method=args.sampler)
     for w in post.warnings:
         print(f"difficulty: warning: {w}", file=sys.stderr)
     out = post.to_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from .common import (
     add_command,
     add_data_args,
+    add_parallel,
     add_quiet,
     blocks,
     curve_or_counts,
@@ -27,12 +28,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--model", default=None, help="model (default kumaraswamy); 'average': the Kumaraswamy and "
                    "zero-inflated Beta posteriors weighted by leave-one-problem-out")
     p.add_argument("--method", choices=["mle", "mcmc", "lsq", "loglog"], default=None, help="default mcmc")
+    p.add_argument("--sampler", choices=["auto", "importance", "emcee"], default="auto",
+                   help="how mcmc draws the posterior: importance sampling checked by PSIS, falling back to emcee "
+                        "(auto, default), or either alone")
     p.add_argument("--target", choices=["problems", "population"], default="problems",
                    help="pass@k of these problems (default) or of a new draw of problems")
     p.add_argument("--level", type=level, default=0.9)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     add_quiet(p)
+    add_parallel(p)
     p.set_defaults(run=run)
 
 
@@ -50,9 +55,9 @@ def run(args) -> int:
 
         def one(sub):
             return forecast_pass_at_k(sub, ks, model=args.model, method=args.method, level=args.level,
-                                      target=args.target, seed=args.seed).to_dict()
+                                      target=args.target, seed=args.seed, sampler=args.sampler).to_dict()
 
-        result = per_group(data, one, args.group_col is not None)
+        result = per_group(data, one, args.group_col is not None, args)
     if args.json:
         print_json(result)
         return 0
@@ -62,6 +67,14 @@ def run(args) -> int:
         if r.get("weights"):
             print("  weights (pseudo-BMA+, leave-one-problem-out): "
                   + ", ".join(f"{m} {w:.3f}" for m, w in r["weights"].items()))
+        fits = r.get("fit") or {}
+        for info in (fits.values() if "method" not in fits else [fits]):
+            if info.get("sampler") == "importance":
+                print(f"  posterior of {info['model']}: importance sampling, PSIS Pareto k {info['pareto_k']:.2f}, "
+                      f"effective sample size {info['ess']:.0f}")
+            elif info.get("sampler") == "emcee":
+                why = f" ({info['fallback_reason']})" if info.get("fallback_reason") else ""
+                print(f"  posterior of {info['model']}: emcee, {info['steps']} steps x {info['walkers']} walkers{why}")
         print(f"{'k':>12}  {'pass@k':>9}  {f'{lvl}% band':>21}")
         for kk, v, lo, hi in zip(r["k"], r["pass_at_k"], r["low"], r["high"]):
             print(f"{kk:>12.6g}  {v:>9.5f}  [{lo:.5f}, {hi:.5f}]")

@@ -37,6 +37,12 @@ class DataStats:
     def q_max(self) -> float:
         return float(self.rates.max())
 
+    def rate_quantile(self, level: float) -> float:
+        """The level-quantile of c/N over problems."""
+        order = np.argsort(self.rates)
+        cum = np.cumsum(self.weights[order]) / self.weights.sum()
+        return float(self.rates[order][min(np.searchsorted(cum, level), order.size - 1)])
+
     @property
     def frac_zero(self) -> float:
         return float(self.weights[self.rates == 0].sum() / self.weights.sum())

@@ -23,27 +23,8 @@ from .result import Fit
 __all__ = ["sample_posterior", "compare_loo"]
 
 
-def _max_rhat(sampler, burn):
-    import arviz as az
-
-    chain = sampler.get_chain(discard=burn)  # (steps, walkers, ndim)
-    return float(np.max([az.rhat(np.swapaxes(chain[..., i], 0, 1)) for i in range(chain.shape[-1])]))
-
-
-def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps: int | None = None,
-                     max_steps: int = 20000, log_prior=None, seed=0, progress=None, level: float = 0.9,
-                     mle: Fit | None = None) -> Fit:
-    """Sample the posterior p(theta | counts) of any per-problem model with emcee (module docstring).
-
-    ``mle``: a maximum-likelihood Fit of the same model and counts to start from (else one is made).
-    ``progress``: a callback progress(stage, done, total), or None."""
-    import emcee
-
-    like = make_likelihood(model, counts)
-    if mle is None or mle.likelihood is not like:
-        mle = fit_mle(counts, like.spec, level=level)
-    ndim = len(like.param_names)
-    walkers = max(int(walkers), 2 * ndim + 2)
+def _log_prob(like, log_prior):
+    """log posterior density in z (batched), from the default prior or a user's prior on theta."""
 
     def log_prob(z):
         z = np.atleast_2d(z)
@@ -60,7 +41,90 @@ def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps:
                 out[ok] = np.where(np.isfinite(ll), ll + lp[ok], -np.inf)
         return out
 
-    rng = np.random.default_rng(seed)
+    return log_prob
+
+
+PARETO_K_MAX = 0.7  # PSIS reliability threshold (Vehtari et al. 2024)
+ESS_MIN = 400.0
+
+
+def _proposal_scale(like, mle):
+    """Centre and covariance (in z) of the importance proposal: the Laplace approximation at the
+    mode; a parameter whose maximum lies at a bound of its range (A -> 1, a shape -> infinity) has no
+    curvature there, so it is centred a little inside (|z| <= 8) with a standard deviation of 3 and
+    the others keep their block of the Laplace covariance. None when even that block is unusable."""
+    z_hat = like.to_unconstrained(mle.estimate)
+    cov = mle.covariance
+    if cov is None:
+        return None
+    cov = np.array(cov, dtype=float)
+    edge = (np.abs(z_hat) >= 12.0) | ~np.isfinite(np.diag(cov)) | (np.diag(cov) <= 0)
+    edge &= np.array([p.kind != "identity" for p in like.params])
+    centre = np.where(edge, np.clip(z_hat, -8.0, 8.0), z_hat)
+    cov[edge, :] = 0.0
+    cov[:, edge] = 0.0
+    cov[edge, edge] = 9.0
+    if not np.all(np.isfinite(cov)):
+        return None
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return None
+    return centre, cov, int(edge.sum())
+
+
+def _importance(like, mle, log_prob, draws, rng):
+    """Importance sampling from a multivariate t around the mode (:func:`_proposal_scale`), the
+    weights smoothed and diagnosed by PSIS (arviz); a wider t is tried when the first fails. Returns
+    (draws in z, diagnostics), or (None, reason) when no proposal can be trusted: Pareto k > 0.7, or
+    an effective sample size below 400 with 4x the draws."""
+    import arviz as az
+    from scipy import stats
+
+    got = _proposal_scale(like, mle)
+    if got is None:
+        return None, "no usable Laplace covariance at the maximum"
+    centre, cov, n_edge = got
+    reason = ""
+    for df, inflate in ((4.0, 1.2), (3.0, 2.0)):
+        proposal = stats.multivariate_t(loc=centre, shape=cov * inflate**2, df=df)
+        n = int(draws)
+        for _ in range(3):
+            Z = np.atleast_2d(proposal.rvs(size=n, random_state=rng))
+            lw = log_prob(Z) - proposal.logpdf(Z)
+            if np.isfinite(lw).sum() < n // 4:
+                reason = "most proposal draws fall outside the prior or the finite likelihood"
+                break
+            lw = np.where(np.isfinite(lw), lw, -np.inf)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lw_s, k = az.psislw(lw.copy())
+            k = float(np.asarray(k))
+            if not k <= PARETO_K_MAX:
+                reason = f"importance sampling's Pareto k is {k:.2f} (> {PARETO_K_MAX})"
+                break
+            w = np.exp(lw_s - np.max(lw_s))
+            w /= w.sum()
+            ess = float(1.0 / np.sum(w**2))
+            if ess >= ESS_MIN:
+                idx = rng.choice(n, size=n, p=w)  # resampled: equally weighted draws for every consumer
+                return Z[idx], {"sampler": "importance", "pareto_k": k, "ess": ess, "proposal_draws": n,
+                                "proposal": f"multivariate t (df {df:g}) at the mode, {inflate:g}x the Laplace "
+                                            f"scale" + (f"; {n_edge} parameter(s) at a bound widened" if n_edge
+                                                        else "")}
+            reason = f"importance sampling's effective sample size is {ess:.0f} (< {ESS_MIN:.0f})"
+            n *= 2
+    return None, reason
+
+
+def _emcee(like, mle, log_prob, walkers, steps, max_steps, log_prior, rng, report):
+    """emcee's ensemble sampler, vectorised over walkers, started in a small ball at the mode; run in
+    blocks of 500 steps until the bulk ESS of every parameter is >= 400 and its R-hat <= 1.01 (arviz,
+    walkers as chains, after a burn-in of 2 autocorrelation times), or for ``steps`` exactly."""
+    import arviz as az
+    import emcee
+
+    ndim = len(like.param_names)
     z_hat = like.to_unconstrained(mle.estimate)
     cov = mle.covariance if mle.covariance is not None and np.all(np.isfinite(mle.covariance)) else np.eye(ndim) * 1e-4
     scale = np.sqrt(np.clip(np.diag(cov), 1e-10, 1.0))
@@ -72,59 +136,106 @@ def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps:
                 p0[:, i] = np.clip(p0[:, i], lo[i] + 0.01, hi[i] - 0.01 - 0.05 * rng.random(walkers))
     sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
-    report = progress or (lambda stage, done, total: None)
-    notes = []
-    state = p0
-    if steps is not None:
-        block, total = int(steps), int(steps)
-    else:
-        block, total = 1000, max_steps
-    done = 0
+    block, total = (int(steps), int(steps)) if steps is not None else (500, int(max_steps))
+    state, done = p0, 0
     tau = np.full(ndim, np.nan)
+
+    def burn_of(t):
+        tm = float(np.nanmax(t)) if np.any(np.isfinite(t)) else done / 10
+        return min(int(2 * tm), done // 2), tm
+
     while done < total:
         n = min(block, total - done)
         for i, _ in enumerate(sampler.sample(state, iterations=n)):
-            if (i + 1) % max(1, n // 20) == 0 or i + 1 == n:
+            if (i + 1) % max(1, n // 10) == 0 or i + 1 == n:
                 report("sampling", done + i + 1, total if steps is not None else max(done + n, 1))
         state = sampler.get_last_sample()
         done += n
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tau = sampler.get_autocorr_time(tol=0)
-        if steps is None and np.all(np.isfinite(tau)) and done >= 50 * np.max(tau):
-            if _max_rhat(sampler, int(2 * np.max(tau))) <= 1.01:
+        if steps is None:
+            burn, _ = burn_of(tau)
+            chains = np.swapaxes(sampler.get_chain(discard=burn), 0, 1)  # (walkers, steps, ndim)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ess = min(float(az.ess(chains[..., i], method="bulk")) for i in range(ndim))
+                rhat = max(float(az.rhat(chains[..., i])) for i in range(ndim))
+            if ess >= ESS_MIN and rhat <= 1.01:
                 break
-    tmax = float(np.nanmax(tau)) if np.any(np.isfinite(tau)) else done / 10
-    if done < 50 * tmax:
-        notes.append(f"chain of {done} steps is shorter than 50 autocorrelation times (tau = {tmax:.0f}): "
-                     "intervals may be rough")
-    burn = min(int(2 * tmax), done // 2)
+    report("sampling", done, done)
+    burn, tmax = burn_of(tau)
     thin = max(1, int(tmax / 2))
     chain_z = sampler.get_chain(discard=burn, thin=thin)  # (steps, walkers, ndim)
-    chain = like.from_unconstrained(chain_z)
-    import arviz as az
+    return np.swapaxes(chain_z, 0, 1), {"sampler": "emcee", "walkers": walkers, "steps": done, "burn": burn,
+                                        "thin": thin, "tau": np.asarray(tau).tolist()}
 
-    posterior = {n: np.swapaxes(chain[..., i], 0, 1) for i, n in enumerate(like.param_names)}
-    idata = az.from_dict(posterior=posterior, attrs={"model": like.name, "sampler": "emcee", "walkers": walkers,
-                                                     "steps": done, "burn": burn, "thin": thin})
-    summ = az.summary(idata, hdi_prob=level, round_to="none")
-    for n in like.param_names:
-        rh, ess = float(summ.loc[n, "r_hat"]), float(summ.loc[n, "ess_bulk"])
-        if not math.isfinite(rh) or rh > 1.01:
-            notes.append(f"R-hat of {n} is {rh:.3f} (> 1.01): the walkers disagree; run longer")
-        if not math.isfinite(ess) or ess < 400:
-            notes.append(f"effective sample size of {n} is {ess:.0f} (< 400): run longer")
+
+def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps: int | None = None,
+                     max_steps: int = 20000, log_prior=None, seed=0, progress=None, level: float = 0.9,
+                     mle: Fit | None = None, method: str = "auto", draws: int = 4000) -> Fit:
+    """Draws from the posterior p(theta | counts) of any per-problem model (module docstring).
+
+    ``method``: "auto" (importance sampling from a multivariate t at the mode, PSIS-diagnosed, and
+    emcee when its Pareto k exceeds 0.7 or its effective sample size stays below 400), "importance"
+    (the same, an error when it cannot be trusted) or "emcee"; ``steps`` given means emcee for exactly
+    that many steps. The fit's ``diagnostics`` say which path ran and why.
+    ``mle``: a maximum-likelihood Fit of the same model and counts to start from (else one is made).
+    ``progress``: a callback progress(stage, done, total), or None."""
+    from ..errors import DifficultyError
+
+    if method not in ("auto", "importance", "emcee"):
+        raise DifficultyError(f"unknown posterior method {method!r}; choose auto, importance or emcee")
+    like = make_likelihood(model, counts)
+    if mle is None or mle.likelihood is not like:
+        mle = fit_mle(counts, like.spec, level=level)
+    ndim = len(like.param_names)
+    walkers = max(int(walkers), 2 * ndim + 2)
+    log_prob = _log_prob(like, log_prior)
+    rng = np.random.default_rng(seed)
+    report = progress or (lambda stage, done, total: None)
+    notes, fallback = [], None
+    chains_z = None
+    if steps is None and method in ("auto", "importance"):
+        Z, info = _importance(like, mle, log_prob, draws, rng)
+        if Z is None:
+            if method == "importance":
+                raise DifficultyError(f"the importance-sampling posterior cannot be trusted: {info}")
+            fallback = info
+        else:
+            chains_z, diag = Z.reshape(4, -1, ndim), info  # four pseudo-chains of the resampled draws
+    if chains_z is None:
+        chains_z, diag = _emcee(like, mle, log_prob, walkers, steps, max_steps, log_prior, rng, report)
+        if fallback:
+            diag["fallback_reason"] = fallback
+    chain = like.from_unconstrained(chains_z)  # (chains, draws, ndim)
+    params = {}
+    if diag["sampler"] == "emcee":
+        import arviz as az
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rhats = [float(az.rhat(chain[..., i])) for i in range(ndim)]
+            esss = [float(az.ess(chain[..., i], method="bulk")) for i in range(ndim)]
+    for i, n in enumerate(like.param_names):
+        if diag["sampler"] == "importance":
+            rh, ess = float("nan"), diag["ess"]  # resampled importance draws: their ESS is the weights'
+        else:
+            rh, ess = rhats[i], esss[i]
+            if not math.isfinite(rh) or rh > 1.01:
+                notes.append(f"R-hat of {n} is {rh:.3f} (> 1.01): the walkers disagree; run longer")
+            if not math.isfinite(ess) or ess < ESS_MIN:
+                notes.append(f"effective sample size of {n} is {ess:.0f} (< {ESS_MIN:.0f}): run longer")
+        params[n] = {"r_hat": rh, "ess": ess}
     for msg in notes:
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
     samples = chain.reshape(-1, ndim)
     lo, hi = np.quantile(samples, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-    diagnostics = {"sampler": "emcee", "walkers": walkers, "steps": done, "burn": burn, "thin": thin,
-                   "tau": np.asarray(tau).tolist(), "warnings": notes,
-                   "params": {n: {"r_hat": float(summ.loc[n, "r_hat"]), "ess": float(summ.loc[n, "ess_bulk"])}
-                              for n in like.param_names}}
+    diagnostics = {**diag, "warnings": notes, "params": params}
     return Fit(like.spec, "mcmc", like.param_names, np.median(samples, axis=0), lo, hi, level,
                loglike=mle.loglike, n_problems=like.n_problems, covariance=mle.covariance, coords="unconstrained",
-               draws=samples, idata=idata, diagnostics=diagnostics, likelihood=like, extra={"mle": mle.to_dict()})
+               draws=samples, chains=chain.shape[0], diagnostics=diagnostics, likelihood=like,
+               extra={"mle": mle.to_dict()})
 
 
 def compare_loo(posteriors: dict, max_draws: int = 400, seed=0):

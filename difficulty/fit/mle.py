@@ -13,28 +13,48 @@ from ..errors import DifficultyError
 from .likelihood import Likelihood, make_likelihood
 from .result import Fit
 
-__all__ = ["fit_mle", "compare_mle", "numerical_hessian", "AUTO_CANDIDATES"]
+__all__ = ["fit_mle", "compare_mle", "numerical_hessian", "batched_hessian", "AUTO_CANDIDATES"]
 
 
 def numerical_hessian(f, x, step=1e-4):
-    """Central-difference Hessian of a scalar function f at x."""
+    """Central-difference Hessian of a scalar function f at x (f takes one point)."""
+    return batched_hessian(lambda X: np.array([f(row) for row in X]), x, step)
+
+
+def _hessian_points(x, h):
+    """The points of a central-difference Hessian: x, x +- h_i e_i, x +- h_i e_i +- h_j e_j (i < j)."""
+    n = x.size
+    pts = [x]
+    for i in range(n):
+        for sgn in (1, -1):
+            e = np.zeros(n)
+            e[i] = sgn * h[i]
+            pts.append(x + e)
+    for i in range(n):
+        for j in range(i + 1, n):
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                e = np.zeros(n)
+                e[i], e[j] = si * h[i], sj * h[j]
+                pts.append(x + e)
+    return np.array(pts)
+
+
+def batched_hessian(fb, x, step=1e-4):
+    """Central-difference Hessian of f at x, all 2 n^2 + 1 points in one call of the batched
+    fb(X: (m, n)) -> (m,)."""
     x = np.asarray(x, dtype=float)
     n = x.size
-    H = np.empty((n, n))
     h = step * np.maximum(1.0, np.abs(x))
-    f0 = f(x)
+    v = fb(_hessian_points(x, h))
+    f0, k = v[0], 1 + 2 * n
+    H = np.empty((n, n))
     for i in range(n):
-        for j in range(i, n):
-            if i == j:
-                e = np.zeros(n)
-                e[i] = h[i]
-                H[i, i] = (f(x + e) - 2 * f0 + f(x - e)) / h[i] ** 2
-            else:
-                ei = np.zeros(n)
-                ej = np.zeros(n)
-                ei[i], ej[j] = h[i], h[j]
-                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
-                                     + f(x - ei - ej)) / (4 * h[i] * h[j])
+        H[i, i] = (v[1 + 2 * i] - 2 * f0 + v[2 + 2 * i]) / h[i] ** 2
+    for i in range(n):
+        for j in range(i + 1, n):
+            pp, pm, mp_, mm = v[k:k + 4]
+            k += 4
+            H[i, j] = H[j, i] = (pp - pm - mp_ + mm) / (4 * h[i] * h[j])
     return H
 
 
@@ -44,36 +64,58 @@ def _put(z, idx, values):
     return out
 
 
-def _maximise(like: Likelihood, starts=None):
-    """Minimise the negative log-likelihood from each start (L-BFGS-B, then Nelder-Mead).
+ZMAX = 30.0  # |z| beyond this is a shape of e^30 or a fraction within 1e-13 of a bound: the edge of the space
 
-    The lowest finite value seen at any evaluation is kept: an optimiser that steps into a
-    region where the likelihood is not finite (shapes near their bounds) may report that
-    point, and its failure must not discard what it found on the way.
+
+def _maximise(like: Likelihood, starts=None):
+    """Minimise the negative log-likelihood in the unconstrained coordinates z.
+
+    Every starting point is evaluated in one batched call; L-BFGS-B runs from each, best first, with
+    its gradient by central differences, the 2P + 1 points of each step also in one batched call
+    (the likelihood is vectorised over parameter sets, so a gradient costs about one evaluation).
+    Nelder-Mead polishes only where L-BFGS-B stops short (a likelihood that is flat or not finite
+    near a bound). The lowest finite value seen at any evaluation is kept: an optimiser that steps
+    where the likelihood is not finite must not discard what it found on the way.
     """
     seen = {"fun": math.inf, "x": None}
+    P = len(like.param_names)
+
+    def nll_batch(Z):
+        Z = np.clip(np.atleast_2d(np.asarray(Z, dtype=float)), -ZMAX, ZMAX)
+        with np.errstate(all="ignore"):
+            v = -np.atleast_1d(like.loglike(like.from_unconstrained(Z)))
+        v = np.where(np.isfinite(v), v, 1e300)
+        i = int(np.argmin(v))
+        if v[i] < seen["fun"]:
+            seen["fun"], seen["x"] = float(v[i]), Z[i].copy()
+        return v
 
     def nll(z):
-        z = np.clip(np.asarray(z, dtype=float), -30, 30)
-        with np.errstate(all="ignore"):
-            v = float(like.loglike(like.from_unconstrained(z)))
-        if not math.isfinite(v):
-            return 1e300
-        if -v < seen["fun"]:
-            seen["fun"], seen["x"] = -v, z.copy()
-        return -v
+        return float(nll_batch(z)[0])
 
-    for theta0 in (starts or like.start_points()):
-        z0 = like.to_unconstrained(np.asarray(theta0, dtype=float))
-        for method in ("L-BFGS-B", "Nelder-Mead"):
+    def fun_grad(z):
+        h = 1e-5 * np.maximum(1.0, np.abs(z))
+        E = np.eye(P) * h
+        v = nll_batch(np.vstack([z, z + E, z - E]))
+        if not np.all(v < 1e299):  # at the edge of the finite region: a one-sided step, or none
+            return float(v[0]), np.zeros(P)
+        return float(v[0]), (v[1:1 + P] - v[1 + P:]) / (2 * h)
+
+    Z0 = like.to_unconstrained(np.array([np.asarray(t, dtype=float) for t in (starts or like.start_points())]))
+    order = np.argsort(nll_batch(Z0))
+    for z0 in Z0[order]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = optimize.minimize(fun_grad, z0, jac=True, method="L-BFGS-B",
+                                    bounds=[(-ZMAX, ZMAX)] * P, options={"maxiter": 500})
+        if not res.success or res.fun >= 1e299 or np.max(np.abs(res.jac)) > 1e-2:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = optimize.minimize(nll, z0, method=method,
-                                        options={"maxiter": 4000} if method == "Nelder-Mead" else {})
-            z0 = res.x if res.fun < 1e299 else (seen["x"] if seen["x"] is not None else z0)
-    best = optimize.OptimizeResult(x=seen["x"] if seen["x"] is not None else z0,
+                optimize.minimize(nll, seen["x"] if seen["x"] is not None else z0, method="Nelder-Mead",
+                                  options={"maxiter": 2000, "xatol": 1e-7, "fatol": 1e-9})
+    best = optimize.OptimizeResult(x=seen["x"] if seen["x"] is not None else Z0[order[0]],
                                    fun=seen["fun"] if seen["x"] is not None else 1e300)
-    return best, nll
+    return best, nll_batch
 
 
 def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None) -> Fit:
@@ -94,7 +136,7 @@ def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None) -
     cov = np.full((z.size, z.size), np.nan)
     if free.any():
         idx = np.flatnonzero(free)
-        H = numerical_hessian(lambda zf: nll(np.where(free, _put(z, idx, zf), z)), z[idx])
+        H = batched_hessian(lambda Zf: nll(np.array([_put(z, idx, zf) for zf in Zf])), z[idx])
         try:
             sub = np.linalg.inv(H)
             if np.all(np.isfinite(sub)) and np.all(np.diag(sub) > 0):

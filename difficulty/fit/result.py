@@ -32,11 +32,28 @@ class Fit:
     n_problems: int | None = None
     covariance: np.ndarray | None = None
     coords: str = "unconstrained"
-    draws: np.ndarray | None = None  # posterior draws (draws, P), natural parameters
-    idata: object = field(default=None, repr=False)  # arviz InferenceData of the draws
+    draws: np.ndarray | None = None  # posterior draws (draws, P), natural parameters, chain after chain
+    chains: int = 1  # how many chains the draws came from (in order)
     diagnostics: dict = field(default_factory=dict)
     likelihood: object = field(default=None, repr=False)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def idata(self):
+        """arviz InferenceData of the posterior draws (built on first use: importing arviz costs seconds
+        that a forecast does not need), or None for a fit without draws."""
+        if self.draws is None:
+            return None
+        cached = self.__dict__.get("_idata")
+        if cached is None:
+            import arviz as az
+
+            d = self.draws.reshape(self.chains, -1, self.draws.shape[1])
+            attrs = {"model": self.spec.name, **{k: v for k, v in self.diagnostics.items()
+                                                 if isinstance(v, (str, int, float))}}
+            cached = az.from_dict(posterior={n: d[..., i] for i, n in enumerate(self.param_names)}, attrs=attrs)
+            object.__setattr__(self, "_idata", cached)
+        return cached
 
     @property
     def model_name(self) -> str:

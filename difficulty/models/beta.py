@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, gammaln
 
-from ..special import ShiftedLogGammaSum, log_beta_ratio
+from ..special import ShiftedLogGammaSum, log_beta_binomial, log_beta_ratio
 from .base import INF, DifficultyModel, Param
 
 __all__ = ["BetaModel", "BetaBinomialMarginal"]
@@ -36,19 +36,23 @@ class BetaBinomialMarginal:
         self.c = np.asarray(c, dtype=float)
         self.w = np.ones(self.n.size) if w is None else np.asarray(w, dtype=float)
         self.f = self.n - self.c
-        self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.f + 1)
         self._sums = None
 
     def _shifted(self):
         if self._sums is None:  # built on first use: pointwise-only users never pay for it
             sc, snc, sn = (ShiftedLogGammaSum(v, self.w) for v in (self.c, self.f, self.n))
-            self._sums = (sc, snc, sn, float(self.w @ self.log_coef) + sc.constant + snc.constant - sn.constant)
+            # log C(N, c) + lgamma(c) + lgamma(N - c) - lgamma(N) = log N - log c - log(N - c) (0 when c
+            # or N - c is 0): the sums' constants in closed form, with nothing of size N log N to cancel
+            both = (self.c > 0) & (self.f > 0)
+            with np.errstate(divide="ignore"):
+                k = np.where(both, np.log(self.n) - np.log(self.c) - np.log(self.f), 0.0)
+            self._sums = (sc, snc, sn, float(self.w @ k))
         return self._sums
 
     def log_solvable(self, model, idx=None):
         idx = slice(None) if idx is None else idx
         a, b = model.alpha[..., None], model.beta[..., None]
-        return self.log_coef[idx] + betaln(self.c[idx] + b, self.f[idx] + a) - betaln(b, a)
+        return log_beta_binomial(self.n[idx], self.c[idx], b, a)  # q ~ Beta(beta, alpha)
 
     def total_solvable(self, model):
         sc, snc, sn, const = self._shifted()
@@ -91,7 +95,10 @@ class BetaModel(DifficultyModel):
     def inference_loss_asymptote(self, k):
         """A Gamma(alpha + beta)/Gamma(alpha) k^(-beta) (Eq. 9)."""
         k = np.asarray(k, dtype=float)
-        return self.ceiling * np.exp(gammaln(self.alpha + self.beta) - gammaln(self.alpha) - self.beta * np.log(k))
+        # log Gamma(a + b) - log Gamma(a) = log Gamma(b) - log B(a, b): no difference of two huge log-gammas
+        # (alpha = 1e308 would give inf - inf); beyond double precision the result is inf or 0, silently
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            return self.ceiling * np.exp(gammaln(self.beta) - betaln(self.alpha, self.beta) - self.beta * np.log(k))
 
     @property
     def tail_exponent(self):

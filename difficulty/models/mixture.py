@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import betainc, betaln, gammaln, logsumexp
 
 from ..errors import DifficultyError
-from ..special import log_beta_ratio
+from ..special import log_beta_ratio, log_binomial
 from .base import INF, DifficultyModel, Param
 
 __all__ = ["BetaMixtureModel", "mixture_class"]
@@ -51,7 +51,7 @@ class BetaMixtureMarginal:
     def __init__(self, n, c, w=None):
         self.n, self.c = np.asarray(n, dtype=float), np.asarray(c, dtype=float)
         self.f = self.n - self.c
-        self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.f + 1)
+        self.log_coef = log_binomial(self.n, self.c)
 
     def _components(self, model, idx=slice(None)):
         """log w_j + log BB_j(c; N) per component: (J,) + model.shape + (pairs,)."""

@@ -6,9 +6,9 @@ The difficulty distribution is an atom at sigma = log(1/p): it has no density.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
 from ..errors import DifficultyError
+from ..special import log_binomial
 from .base import DifficultyModel, Param
 
 __all__ = ["PointMassModel"]
@@ -20,7 +20,7 @@ class PointMassMarginal:
     def __init__(self, n, c, w=None):
         self.n, self.c = np.asarray(n, dtype=float), np.asarray(c, dtype=float)
         self.f = self.n - self.c
-        self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.f + 1)
+        self.log_coef = log_binomial(self.n, self.c)
 
     def log_solvable(self, model, idx=None):
         idx = slice(None) if idx is None else idx

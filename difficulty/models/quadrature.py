@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import betaincinv, betaln, gammaln
+from scipy.special import betaincinv, betaln
 
+from ..special import log_binomial
 from .base import logs
 
 __all__ = ["QuadratureMarginal", "tanh_sinh", "beta_nodes"]
@@ -117,7 +118,7 @@ class QuadratureMarginal:
         self.n = np.asarray(n, dtype=float)
         self.c = np.asarray(c, dtype=float)
         self.f = self.n - self.c
-        self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.f + 1)
+        self.log_coef = log_binomial(self.n, self.c)
         self._q, self._p, self._logw = beta_nodes(self.c + 1, self.f + 1)
         self._log_p, self._log_q = logs(self._p, self._q)
         self._lead = -np.log(self.n + 1)
@@ -163,13 +164,13 @@ class QuadratureMarginal:
             m = flat[sl].expand(2)
             value, err = self._data_rule(m, idx, lq, lp, lw)
             value += self._lead[idx]
-            rows, cols = np.nonzero(err > NESTED_TOL)
-            if rows.size:
-                tq = self._quantile_terms(flat[sl].expand(1), idx)
+            cols = np.flatnonzero((err > NESTED_TOL).any(axis=0))
+            if cols.size:  # the quantile-scale rule, only for the pairs that need it
+                tq = self._quantile_terms(flat[sl].expand(1), idx[cols])
                 if tq is not None:
                     v2, e2 = _nested(tq, _HALVES_FINE)
-                    better = (err > NESTED_TOL) & (e2 < err)
-                    value = np.where(better, v2, value)
+                    sub_err = err[:, cols]
+                    value[:, cols] = np.where((sub_err > NESTED_TOL) & (e2 < sub_err), v2, value[:, cols])
             out[sl] = value
         return out.reshape(shape + (idx.size,))
 

@@ -68,6 +68,8 @@ class ScaledBetaModel(DifficultyModel):
     @classmethod
     def initial_guesses(cls, stats):
         s0 = min(max(1.2 * stats.q_max, 0.02), 0.999)
+        s1 = min(max(1.1 * stats.rate_quantile(0.9), 0.02), 0.999)  # a cap below the few highest rates
         A = stats.ceiling_guess
         return [dict(alpha=0.4, beta=3.0, scale=s0, A=A), dict(alpha=1.0, beta=1.0, scale=s0, A=A),
-                dict(alpha=0.2, beta=5.0, scale=min(2 * s0, 0.999), A=0.9)]
+                dict(alpha=0.2, beta=5.0, scale=min(2 * s0, 0.999), A=0.9), dict(alpha=0.4, beta=1.0, scale=s1, A=A),
+                dict(alpha=0.3, beta=2.0, scale=min(0.5, s0), A=A)]

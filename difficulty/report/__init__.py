@@ -22,8 +22,10 @@ def _log(msg):
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
-def _summarize(core, name, counts, opts, truth, progress):
+def _summarize(name, counts, opts, truth, progress):
     import numpy as np
+
+    from .. import summary as core
 
     try:
         return core.summarize_group(name, counts, opts, truth=truth, progress=progress)
@@ -37,12 +39,15 @@ def _summarize(core, name, counts, opts, truth, progress):
 def _one_line(g) -> str:
     if "skipped" in g:
         return f"[{g['group']}] only pass@k: {g['skipped']}"
-    return (f"[{g['group']}] {g['seconds']:.1f} s: best AIC {g['best_aic']}, posterior {g['posterior']['steps']} "
-            f"steps, {g['ranking']['n_selected']} problems selected")
+    p = g["posterior"]
+    how = f"{p['steps']} emcee steps" if p.get("sampler") == "emcee" else f"importance sampling (k {p['pareto_k']:.2f})"
+    return (f"[{g['group']}] {g['seconds']:.1f} s: best AIC {g['best_aic']}, posterior by {how}, "
+            f"{g['ranking']['n_selected']} problems selected")
 
 
 def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, prompt_tokens=500.0, decode_tokens=300.0,
-            flops_per_token=1.0, truths=None, quiet=False, max_steps=3000, progress=None, plots=True, resume=False):
+            flops_per_token=1.0, truths=None, quiet=False, max_steps=3000, progress=None, plots=True, resume=False,
+            jobs=None, backend="loky", scheduler=None):
     """Summarize each group and write the report folder ``out_dir`` (whole or not at all).
 
     ``budget``: K for the ranking and the obtainable mass (default: the median number of attempts).
@@ -50,7 +55,8 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     ``progress``: a callback (stage, done, total) for each group's stages; without one, and unless
     ``quiet``, one line per group goes to stderr. ``plots=False``: no figures. ``resume``: take up
     the groups an interrupted run finished (kept in ``<out_dir>.partial``) instead of starting over.
-    Returns the summary written to summary.json.
+    ``jobs``, ``backend``, ``scheduler``: groups in parallel (``difficulty.parallel.map_groups``);
+    each group is written as soon as it arrives. Returns the summary written to summary.json.
     """
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not force:
@@ -77,18 +83,33 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     try:
         parts = counts.groups()
         tags = staging.file_tags(parts)
-        groups = {}
+        from ..parallel import map_groups
+
+        groups, todo, keys = {}, [], {}
         for name, sub in parts.items():
             truth = (truths or {}).get(name)
-            key = staging.group_key(sub, {**options, "plots": plots}, truth)
-            data = staging.load_group(folder, tags[name], key) if resume else None
+            keys[name] = staging.group_key(sub, {**options, "plots": plots}, truth)
+            data = staging.load_group(folder, tags[name], keys[name]) if resume else None
             if data is None:
-                summ = _summarize(core, name, sub, opts, truth, progress)
-                data = staging.write_group(folder, tags[name], summ, key, plots)
-                say(_one_line(data))
+                todo.append((name, sub, truth))
             else:
                 say(f"[{name}] taken from {folder}")
-            groups[name] = data
+                groups[name] = data
+        serial = backend == "sequential" or (backend == "loky" and (jobs == 1 or len(todo) <= 1))
+        stage_progress = progress if serial else None  # a callback cannot follow a group into a worker
+
+        def written(i, summ):  # in this process, as each group arrives: nothing finished is lost
+            name = todo[i][0]
+            groups[name] = staging.write_group(folder, tags[name], summ, keys[name], plots)
+            say(_one_line(groups[name]))
+            if progress is not None and not serial:
+                progress("groups", sum(n in groups for n, *_ in todo), len(todo))
+
+        if progress is not None and not serial and todo:
+            progress("groups", 0, len(todo))
+        map_groups(_summarize, [(name, sub, opts, truth, stage_progress) for name, sub, truth in todo],
+                   jobs=jobs, backend=backend, scheduler=scheduler, on_result=written)
+        groups = {name: groups[name] for name in parts}  # in the data's order
         seconds = time.perf_counter() - t0
         summary = {"source": counts.source, "version": __version__, "groups": groups, "seconds": seconds,
                    "options": options}

@@ -158,13 +158,19 @@ def plot_ranking(path, table, band, budget, title=""):
     _save(fig, path)
 
 
-def plot_pairs(path, idata, truth=None):
-    """Posterior pair plot (arviz), ``truth`` ({parameter: value}) marked. A posterior piled against
-    a bound (A = 1, or a shape at the edge of its range) has no usable KDE, and one with no spread
-    at all cannot be binned: such parameters fall back to a scatter, and constant ones are left out
-    (named in the title)."""
+def plot_pairs(path, idata, truth=None, kind="kde", max_draws=1000):
+    """Posterior pair plot (arviz), ``truth`` ({parameter: value}) marked, from at most ``max_draws``
+    evenly thinned draws (the KDE's cost grows with the draws, the picture does not); ``kind="scatter"``
+    skips the contours.
+    A posterior piled against a bound (A = 1, or a shape at the edge of its range) has no usable KDE,
+    and one with no spread at all cannot be binned: such parameters fall back to a scatter, and
+    constant ones are left out (named in the title)."""
     import arviz as az
 
+    n_draws = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"]
+    if n_draws > max_draws:  # an evenly thinned copy: the picture is the same, the drawing much cheaper
+        step = int(np.ceil(n_draws / max_draws))
+        idata = idata.sel(draw=slice(None, None, step))
     post = idata.posterior
     spread = {v: float(np.ptp(post[v].values)) for v in post.data_vars}
     names = [v for v, s in spread.items() if s > 1e-12 * max(1.0, float(np.abs(post[v].values).max()))]
@@ -175,9 +181,11 @@ def plot_pairs(path, idata, truth=None):
     opts = dict(var_names=names, figsize=(6, 6), reference_values=ref,
                 reference_values_kwargs={"color": "k", "marker": "x"} if ref else None)
     axes = None
-    for kind, marginals in (("kde", True), ("scatter", True), ("scatter", False)):
+    tries = (("kde", True), ("scatter", True), ("scatter", False)) if kind == "kde" else (("scatter", True),
+                                                                                          ("scatter", False))
+    for how, marginals in tries:
         try:
-            axes = az.plot_pair(idata, kind=kind, marginals=marginals and len(names) > 1, **opts)
+            axes = az.plot_pair(idata, kind=how, marginals=marginals and len(names) > 1, **opts)
             break
         except ValueError:
             plt.close("all")
