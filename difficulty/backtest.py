@@ -36,8 +36,33 @@ def subsample_counts(counts: EvalCounts, m: int, rng) -> EvalCounts:
     short = counts.n < m
     if short.any():
         raise DifficultyError(f"{int(short.sum())} problem(s) have fewer than m={m} attempts")
-    c = rng.hypergeometric(counts.c, counts.n - counts.c, m)
+    c = _hypergeometric(counts.c, counts.n - counts.c, m, rng)
     return EvalCounts(np.full(len(counts), m), c, problem=counts.problem)
+
+
+NUMPY_HYPERGEOMETRIC_MAX = 10**9  # numpy's sampler takes fewer than this many of each kind
+SEQUENTIAL_MAX = 10**6
+
+
+def _hypergeometric(good, bad, m: int, rng) -> np.ndarray:
+    """Successes among m draws without replacement from good + bad items. Where numpy's sampler cannot
+    (1e9 or more of a kind), the m draws are made one at a time, each with probability good left / all
+    left: exact, in m vectorised steps."""
+    good, bad = np.asarray(good, dtype=np.int64), np.asarray(bad, dtype=np.int64)
+    big = (good >= NUMPY_HYPERGEOMETRIC_MAX) | (bad >= NUMPY_HYPERGEOMETRIC_MAX)
+    out = np.zeros(good.shape, dtype=np.int64)
+    if (~big).any():
+        out[~big] = rng.hypergeometric(good[~big], bad[~big], m)
+    if big.any():
+        if m > SEQUENTIAL_MAX:
+            raise DifficultyError(f"subsampling m={m} of N >= 1e9 attempts is not supported (m <= {SEQUENTIAL_MAX:g})")
+        g, b = good[big].copy(), bad[big].copy()
+        for _ in range(m):
+            hit = rng.random(g.shape) * (g + b) < g  # exact to 2^-53 in the probability of a hit
+            g -= hit
+            b -= ~hit
+        out[big] = good[big] - g
+    return out
 
 
 @dataclass
@@ -71,7 +96,7 @@ def backtest(counts: EvalCounts, attempts: int, k: int, seeds=5, level: float = 
     and score against the unbiased pass@k of the full data (problems with N >= k)."""
     keep = counts.n >= k
     if keep.sum() < 2:
-        raise DifficultyError(f"backtest needs problems with N >= k={k}; only {int(keep.sum())} have it")
+        raise DifficultyError(f"backtest needs at least 2 problems with N >= k={k}; {int(keep.sum())} have it")
     full = counts.select(keep)
     truth = float(pass_at_k(full.n, full.c, k).mean())
     rows = []

@@ -38,6 +38,13 @@ def cost_of_k(k, prompt_tokens, decode_tokens, flops_per_token=1.0):
     return flops_per_token * (prompt_tokens + decode_tokens * np.asarray(k, dtype=float))
 
 
+def _check_finite(model, value: float, k: float) -> None:
+    """A pass@k that is not a number cannot be solved for: say so instead of handing NaN to the solver."""
+    if not math.isfinite(value):
+        raise DifficultyError(f"pass@k of {model!r} is not finite in double precision at k = {k:.6g}: "
+                              "no k can be solved for")
+
+
 def k_for_coverage(model, target: float) -> float:
     """The real k >= 1 at which the model's pass@k equals ``target`` (exact, by Brent's method)."""
     if not 0 < target < 1:
@@ -47,13 +54,17 @@ def k_for_coverage(model, target: float) -> float:
         raise DifficultyError(f"target {target:g} is unreachable: the ceiling A = {A:.6g} bounds pass@k "
                               f"({1 - A:.3g} of problems are never solved)")
     top = float(model.pass_at_k(K_MAX))
+    _check_finite(model, top, K_MAX)
     if top < target:
         raise DifficultyError(f"target {target:g} is unreachable: pass@k reaches only {top:.6g} at k = {K_MAX:.0e}")
-    if float(model.pass_at_k(1.0)) >= target:
+    first = float(model.pass_at_k(1.0))
+    _check_finite(model, first, 1.0)
+    if first >= target:
         return 1.0
 
     def gap(logk):  # on the inference-loss scale, so targets near A keep their digits
         loss = float(model.inference_loss(math.exp(logk)))
+        _check_finite(model, loss, math.exp(logk))
         return math.log(max(loss, 1e-300)) - math.log(A - target)  # a loss that underflows is ~0
 
     logk = optimize.brentq(gap, 0.0, math.log(K_MAX), xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)

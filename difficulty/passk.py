@@ -45,6 +45,8 @@ def parse_k(k) -> np.ndarray:
         raise DifficultyError(f"k must be >= 1, got {arr[arr <= 0][0]:g}")
     if np.any(arr != np.round(arr)):
         raise DifficultyError(f"k must be whole numbers, got {arr[arr != np.round(arr)][0]:g}")
+    if np.any(arr > 2.0**53):  # beyond any number of attempts (and past exact integers in double precision)
+        raise DifficultyError(f"k = {arr[arr > 2.0**53][0]:g} is larger than any number of attempts N")
     return arr.astype(np.int64)
 
 

@@ -120,7 +120,7 @@ def test_a_refused_write_leaves_no_temporary_file(cli, data, tmp_path):
     (["passk", "{data}", "--k", "-5,1"], "k must be >= 1"),
     (["passk", "{data}", "--k", "-5"], "k must be >= 1"),
     (["model", "beta", "--alpha", "2", "--beta", "0.35", "--k", "-1,10"], "--k values must be >= 0"),
-    (["model", "beta", "--alpha", "2", "--beta", "0.35", "--sigma", "-1"], "--sigma values must be >= 0"),
+    (["model", "beta", "--alpha", "2", "--beta", "0.35", "--sigma", "-1"], "--sigma values must be > 0"),
     (["rank", "{data}", "--band", "-0.5,0.9"], "--band"),
     (["forecast", "{data}", "--k", "-5,10", "--method", "mle"], "k must be finite and >= 1"),
 ])

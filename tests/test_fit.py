@@ -124,6 +124,7 @@ def test_mle_recovers_generator_parameters():
     assert fit.to_dict()["params"]["A"]["value"] == pytest.approx(0.8, abs=0.03)
 
 
+@pytest.mark.slow
 def test_posterior_calibration_small():
     """90% credible intervals of alpha, beta, A and pass@(10 N) cover the truth in 75-100% of
     40 generated datasets (binomial standard error of 0.9 coverage at 40 runs: 0.047)."""
@@ -176,6 +177,7 @@ def test_curve_fit_recovers_beta_parameters():
     assert "correlations" in fit.to_dict() and "[[Fit Statistics]]" in fit.extra["report"]
 
 
+@pytest.mark.slow
 def test_forecast_band_covers_model_truth_for_new_problems():
     m = make_model("beta", alpha=2.0, beta=0.35)
     sim = simulate_counts(m, 3000, 100, seed=4)
@@ -187,6 +189,7 @@ def test_forecast_band_covers_model_truth_for_new_problems():
     assert g.low[0] <= truth_set <= g.high[0]
 
 
+@pytest.mark.slow
 def test_default_forecast_band_covers_these_problems_far_beyond_n():
     """The default forecaster (Kumaraswamy posterior) at k = 100 N on sparse data (few problems
     solved, as in the real backtests): the 90% band holds the problems' own pass@k, computed from
@@ -208,6 +211,7 @@ def test_default_forecast_band_covers_these_problems_far_beyond_n():
     assert hits >= 7, hits
 
 
+@pytest.mark.slow
 def test_model_average_weighs_posteriors_by_loo_and_covers():
     """Counts from a zero-inflated Beta (15% never solvable): the Kumaraswamy model has no
     never-solvable atom and over-forecasts far beyond N; the LOO-weighted average puts most weight
@@ -233,6 +237,7 @@ def test_subsample_is_hypergeometric():
     assert abs(sub.c.mean() - 15) < 4 * math.sqrt(stats.hypergeom(1000, 300, 50).var() / 20000)
 
 
+@pytest.mark.slow
 def test_backtest_and_cli(cli, tmp_path):
     sim = simulate_counts(make_model("beta", alpha=2.0, beta=0.5), 300, 2000, seed=1)
     r = backtest(sim.counts, 50, 1000, seeds=2, forecasters=["loglog", "beta-binomial"])
@@ -303,6 +308,7 @@ def test_loo_on_the_histogram_equals_arviz_on_every_problem():
     assert table["weight"].sum() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_homogeneous_data_fit_at_infinite_concentration_and_sample():
     """Every problem with the same p: the Beta shapes run to infinity. The fit must still come back,
     close to the homogeneous-binomial limit (scipy), and the posterior must start inside its prior."""

@@ -2,7 +2,18 @@
 from __future__ import annotations
 
 from ..errors import DifficultyError
-from .common import add_command, add_data_args, add_quiet, blocks, level, load, per_group, print_json
+from .common import (
+    add_command,
+    add_data_args,
+    add_parallel,
+    add_quiet,
+    blocks,
+    level,
+    load,
+    per_group,
+    print_json,
+    whole,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -12,13 +23,14 @@ def add_parser(subparsers) -> None:
                     example="difficulty backtest pythia.csv --group-col model_nickname --attempts 100 --k 10000 "
                             "--seeds 3")
     add_data_args(p)
-    p.add_argument("--attempts", type=int, required=True, help="m: attempts kept per problem")
-    p.add_argument("--k", type=int, required=True, help="K: the k to forecast (problems need N >= K)")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--attempts", type=whole(1), required=True, help="m: attempts kept per problem")
+    p.add_argument("--k", type=whole(1), required=True, help="K: the k to forecast (problems need N >= K)")
+    p.add_argument("--seeds", type=whole(1), default=5)
     p.add_argument("--forecasters", help="comma-separated subset (default: all)")
     p.add_argument("--level", type=level, default=0.9)
     p.add_argument("--json", action="store_true")
     add_quiet(p)
+    add_parallel(p)
     p.set_defaults(run=run)
 
 
@@ -34,9 +46,14 @@ def run(args) -> int:
             raise DifficultyError(f"unknown forecaster {n!r}; choose from {', '.join(FORECASTERS)}")
 
     def one(sub):
+        # as for fit, forecast and rank: with every count at an end, no forecaster has anything to fit
+        if (sub.c == 0).all():
+            raise DifficultyError("no problem was ever solved (all c = 0): there is no curve to forecast")
+        if (sub.c == sub.n).all():
+            raise DifficultyError("every attempt succeeded (all c = N): pass@k is 1 at every k, nothing to forecast")
         return backtest(sub, args.attempts, args.k, seeds=args.seeds, level=args.level, forecasters=names).to_dict()
 
-    result = per_group(counts, one, args.group_col is not None)
+    result = per_group(counts, one, args.group_col is not None, args)
     if args.json:
         print_json(result)
         return 0

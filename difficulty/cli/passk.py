@@ -1,7 +1,7 @@
 """``difficulty passk``: the unbiased pass@k at each k, with intervals."""
 from __future__ import annotations
 
-from .common import add_command, add_data_args, blocks, level, load, per_group, print_json
+from .common import add_command, add_data_args, blocks, level, load, per_group, print_json, whole
 
 
 def add_parser(subparsers) -> None:
@@ -12,7 +12,7 @@ def add_parser(subparsers) -> None:
     add_data_args(p)
     p.add_argument("--k", help="comma-separated k values (default: 12 log-spaced up to the smallest N)")
     p.add_argument("--level", type=level, default=0.9, help="interval level (default 0.9)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap")
+    p.add_argument("--seed", type=whole(0), default=0, help="seed of the bootstrap")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -43,7 +43,7 @@ def run(args) -> int:
         if name:
             print(f"[{name}]  ({r['n_problems']} problems)")
         else:
-            print(f"{r['n_problems']} problems")
+            print(f"{r['n_problems']} problem{'s' if r['n_problems'] != 1 else ''}")
         lvl = int(round(100 * r["level"]))
         print(f"{'k':>10}  {'pass@k':>9}  {f'{lvl}% interval':>21}")
         for kk, v, lo, hi in zip(r["k"], r["pass_at_k"], r["low"], r["high"]):

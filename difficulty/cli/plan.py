@@ -1,7 +1,7 @@
 """``difficulty plan``: the k and the cost that reach a target coverage (Eq. 13-15)."""
 from __future__ import annotations
 
-from .common import add_command, level, model_from_args, print_json
+from .common import add_command, level, model_from_args, numerical, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -23,7 +23,8 @@ def run(args, extras) -> int:
     from ..cost import plan_cost
 
     model = model_from_args(args.model, extras)
-    plan = plan_cost(model, args.target, args.prompt_tokens, args.decode_tokens, args.flops_per_token)
+    with numerical(f"pass@k of {model!r}"):
+        plan = plan_cost(model, args.target, args.prompt_tokens, args.decode_tokens, args.flops_per_token)
     out = {"model": model.name, "params": model.params, **plan.to_dict()}
     if args.json:
         print_json(out)

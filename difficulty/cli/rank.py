@@ -2,7 +2,19 @@
 from __future__ import annotations
 
 from ..errors import DifficultyError
-from .common import add_command, add_data_args, add_force, add_quiet, check_output, floats_arg, level, load, print_json
+from .common import (
+    add_command,
+    add_data_args,
+    add_force,
+    add_quiet,
+    budget,
+    check_output,
+    floats_arg,
+    level,
+    load,
+    print_json,
+    whole,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -13,11 +25,11 @@ def add_parser(subparsers) -> None:
                                 "--confidence.",
                     example="difficulty rank results.csv --budget 1000 --band 0.5,0.99 -o ranked.csv")
     add_data_args(p)
-    p.add_argument("--budget", type=float, default=1000, help="K: attempts you can afford per problem (default 1000)")
+    p.add_argument("--budget", type=budget, default=1000, help="K: attempts you can afford per problem (default 1000)")
     p.add_argument("--band", default="0.5,0.99", help="LO,HI on P(solved within K) (default 0.5,0.99)")
     p.add_argument("--confidence", type=level, default=0.8, help="posterior probability needed to select (default 0.8)")
     p.add_argument("--model", default="zi-beta", help="population model (zi-beta, beta, kumaraswamy, scaled-beta)")
-    p.add_argument("--top", type=int, default=None, help="keep only the N hardest selected problems")
+    p.add_argument("--top", type=whole(0), default=None, help="keep only the N hardest selected problems")
     p.add_argument("--level", type=level, default=0.9, help="interval level")
     p.add_argument("--show", type=int, default=15, help="rows to print")
     p.add_argument("-o", "--output", help="write the full table as CSV")

@@ -1,12 +1,11 @@
 """``difficulty simulate``: counts generated from a model with a known truth (or the VAE experiment)."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
 from ..errors import DifficultyError
-from .common import add_command, add_force, check_output, floats_arg, model_from_args, model_names
+from .common import Parser, add_command, add_force, check_output, floats_arg, model_from_args, model_names, whole
 
 
 def add_parser(subparsers) -> None:
@@ -15,9 +14,9 @@ def add_parser(subparsers) -> None:
                     example="difficulty simulate beta --alpha 2 --beta 0.35 --problems 500 --attempts 100 "
                             "--seed 1 -o sim.csv")
     p.add_argument("model", help="the generating model")
-    p.add_argument("--problems", type=int, default=1000)
-    p.add_argument("--attempts", type=int, default=None, help="attempts per problem (default 100; 1000 for vae)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--problems", type=whole(1), default=1000)
+    p.add_argument("--attempts", type=whole(1), default=None, help="attempts per problem (default 100; 1000 for vae)")
+    p.add_argument("--seed", type=whole(0), default=None)
     p.add_argument("-o", "--output", required=True, help="CSV file to write")
     add_force(p)
     p.set_defaults(run=run, extras=True)
@@ -53,10 +52,10 @@ def _run_vae(args, extras) -> int:
 
     from ..io import write_atomic
 
-    vp = argparse.ArgumentParser(prog="difficulty simulate vae", allow_abbrev=False)
+    vp = Parser(prog="difficulty simulate vae", allow_abbrev=False)
     vp.add_argument("--data", default=None, help="IDX (.gz or raw), .npy or .npz images; default: scikit-learn digits")
-    vp.add_argument("--images", type=int, default=400)
-    vp.add_argument("--epochs", type=int, default=1000)
+    vp.add_argument("--images", type=whole(1), default=400)
+    vp.add_argument("--epochs", type=whole(1), default=1000)
     vp.add_argument("--temperature", type=float, default=1.1)
     vp.add_argument("--epsilon", default="0.25,0.3,0.35", help="comma-separated success thresholds on Eq. 16's error")
     va = vp.parse_args(extras)
