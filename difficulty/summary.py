@@ -74,7 +74,14 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     from .fit.mcmc import compare_loo, sample_posterior
     from .fit.mle import compare_mle
     from .forecast import DEFAULT_FORECAST, forecast, forecast_average
-    from .inversion import invert_counts, invert_parametric, obtainable_mass, tail_exponent
+    from .inversion import (
+        invert_counts,
+        invert_parametric,
+        model_functionals,
+        obtainable_mass,
+        project_model,
+        tail_exponent,
+    )
     from .passk import estimate_pass_at_k
     from .ranking import rank_problems
 
@@ -161,6 +168,21 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
                                           "low": mass[1], "high": mass[2]},
                       "tail_exponent_nonparametric": tail_exponent(npm, float(counts.n.max())),
                       "tail_exponent_parametric": float(np.median(post.draws[:, post.param_names.index("beta")]))}
+    # read-offs with intervals: mass with q in [1/budget, 0.1], the unresolved mass (never solved or
+    # sigma below 1/k_max), <p^K> at k_max and at the budget
+    band_q = (1.0 / opts.budget, 0.1)
+    ks = sorted({float(npm.k_max), float(opts.budget)})
+    read = npm.functionals(band_q=band_q, ks=ks)
+    out["density"]["functionals"] = {k: f.to_dict() for k, f in read.items()}
+    out["density"]["unresolved"] = read["unresolved"].to_dict()
+    if truth is not None:  # the truth on the estimate's basis: the same cells, the same unresolved mass
+        proj = project_model(truth, npm)
+        exact = model_functionals(truth, npm.k_max, band_q=band_q, ks=ks)
+        out["density"]["truth"] = {
+            "sigma": proj.sigma, "density": proj.density(), "never_solved": float(truth.never_solved),
+            "always_solved": proj.always_solved, "unresolved_mass": proj.unresolved_mass(),
+            "functionals": {k: f.value for k, f in proj.functionals(band_q=band_q, ks=ks).items()},
+            "functionals_exact": exact, "basis": "mass of each cell of the non-parametric estimate's grid"}
 
     stage(6)
     ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=post)

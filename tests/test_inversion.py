@@ -357,3 +357,27 @@ def test_invert_cli_refuses_curve_options_on_counts(cli, real_dir):
     code, out, err = cli("invert", real_dir / "bon_text_jailbreaking_counts.csv", "--group-col", "model",
                          "--problems", "10")
     assert code == 2 and "--problems" in err
+
+
+def test_projected_beta_unresolved_mass_and_cells_match_mpmath_integrals():
+    """A zero-inflated Beta on a grid of cells: its unresolved mass (1 - A plus A times the density's
+    integral over sigma in (0, 1/k_max]) and three cells' masses against tanh-sinh quadrature of
+    f(sigma) = exp(-alpha sigma) (1 - exp(-sigma))^(beta - 1) / B(alpha, beta) at 30 digits. The grid
+    is laid so that sigma = 1/k_max is a cell edge (no cell is cut there)."""
+    from difficulty.inversion import DensityEstimate, project_model
+
+    alpha, beta, A, k_max = 3.0, 0.45, 0.85, 50.0
+    h = math.log(10.0) / 20.5  # edges sit half a step between grid points: the 21st is at 10 x 0.1 / k_max
+    sigma = np.exp(math.log(0.1 / k_max) + h * np.arange(90))
+    grid = DensityEstimate(sigma, np.full(sigma.size, 1.0 / sigma.size), 0.0, 0.0, "grid", k_max=k_max)
+    proj = project_model(make_model("beta", alpha=alpha, beta=beta, A=A), grid)
+    mp.mp.dps = 30
+    f = lambda s: mp.exp(-alpha * s) * (-mp.expm1(-s)) ** (beta - 1) / mp.beta(alpha, beta)  # noqa: E731
+    mass = lambda a, b: float(A * mp.quad(f, [a, b]))  # noqa: E731
+    assert abs(grid.edges[21] - 1 / k_max) < 1e-12
+    assert abs(proj.unresolved_mass() - (1 - A + mass(0, 1 / k_max))) < 2e-6
+    e = grid.edges
+    for j in (0, 40, 80):
+        assert abs(proj.weights[j] - mass(e[j], e[j + 1])) < 2e-6, j
+    assert abs(proj.never_solved - (1 - A + mass(0, e[0]))) < 2e-6
+    assert abs(proj.never_solved + proj.weights.sum() + proj.always_solved - 1.0) < 1e-9

@@ -222,3 +222,48 @@ def test_the_rendering_modules_compute_nothing():
         found = re.findall(r"\b(?:pass_at_k|inference_loss|band)\(|\b(?:density_sigma|quantile|coverage_at_cost)\b",
                            text)
         assert not found, (module, found)
+
+
+@pytest.mark.slow
+def test_the_density_stage_reports_the_unresolved_mass_and_the_truth_on_the_same_basis(tmp_path):
+    """The demo's weak model: the summary holds the NPMLE's read-offs with intervals and the truth on
+    the estimate's cells; the truth's unresolved mass against 1 - A + A I_x(beta, alpha),
+    x = 1 - exp(-1/k_max) (q = 1 - p ~ Beta(beta, alpha); mpmath at 30 digits; the estimate's basis
+    spreads the cell holding 1/k_max uniformly in log sigma, worth < 2e-3 here). The markdown states
+    the unresolved mass with its interval and the figure is drawn."""
+    import math
+
+    import mpmath as mp
+
+    from difficulty.generate import demo_data
+    from difficulty.io import to_json
+    from difficulty.report.figures import plot_density
+    from difficulty.report.markdown import render_markdown
+    from difficulty.summary import SummaryOptions, summarize_group
+
+    counts, truths = demo_data(seed=0)
+    weak = counts.groups()["weak-model"]
+    truth = truths["weak-model"]
+    summ = summarize_group("weak-model", weak, SummaryOptions(budget=200.0, max_steps=500), truth=truth)
+    data = json.loads(to_json(summ.data))  # as the report reads it back
+    d = data["density"]
+    un = d["unresolved"]
+    assert all(math.isfinite(un[k]) for k in ("value", "low", "high")) and un["low"] <= un["value"] <= un["high"]
+    assert set(d["functionals"]) == set(d["truth"]["functionals"]) and "unresolved" in d["functionals"]
+    for f in d["functionals"].values():
+        assert all(math.isfinite(f[k]) for k in ("value", "low", "high")), f
+    mp.mp.dps = 30
+    x = -mp.expm1(-mp.mpf(1) / 200)
+    exact = float(1 - truth.ceiling + truth.ceiling * mp.betainc(truth.params["beta"], truth.params["alpha"], 0, x,
+                                                                  regularized=True))
+    assert abs(d["truth"]["unresolved_mass"] - exact) < 2e-3
+    assert abs(d["truth"]["functionals_exact"]["unresolved"] - exact) < 1e-5
+    assert abs(d["truth"]["functionals"]["unresolved"] - d["truth"]["unresolved_mass"]) < 1e-12
+    assert d["truth"]["never_solved"] == pytest.approx(1 - truth.ceiling)
+    md = render_markdown({"weak-model": data}, "demo", "test", 1.0)
+    line = next(t for t in md.splitlines() if t.startswith("Unresolved mass"))
+    assert f"{un['value']:.4f}" in line and f"[{un['low']:.4f}, {un['high']:.4f}]" in line
+    assert f"{d['truth']['unresolved_mass']:.4f}" in line
+    path = tmp_path / "density.png"
+    plot_density(str(path), d, data["attempts_max"], data["curves"]["truth"])
+    assert path.stat().st_size > 1000

@@ -33,6 +33,14 @@ def _pct(level):
     return f"{100 * float(level):g}%"
 
 
+def _finite(v):
+    return v is not None and bool(np.isfinite(v))
+
+
+def _num(v, spec=".3f"):
+    return format(v, spec) if _finite(v) else "n/a"
+
+
 def plot_pass_at_k(path, pass_at_k, curves, forecast=None, forecast_average=None, title=""):
     """pass@k vs k (log x): data with interval, fitted curves, forecast bands, truth, the largest sampled k."""
     fig, ax = plt.subplots(figsize=SIZE)
@@ -91,7 +99,10 @@ def plot_inference_loss(path, pass_at_k, curves, title=""):
 
 def plot_density(path, density, attempts_max, truth=None, title=""):
     """sigma f(sigma), the density per unit log sigma: parametric band and median, NPMLE steps with
-    band and its never-solved atom, truth. ``attempts_max``: the group's largest N (k_max)."""
+    band, the unresolved mass (never solved or sigma below 1/k_max) with its interval, and the truth
+    on the NPMLE's cells (``density["truth"]``) with its unresolved mass on the same basis; without
+    that, the truth's density ``truth`` (``curves["truth"]``) as given. ``attempts_max``: the
+    group's largest N (k_max)."""
     fig, ax = plt.subplots(figsize=SIZE)
     npm = density.get("nonparametric")
     level = _pct(npm["level"]) if npm else "90%"
@@ -103,20 +114,32 @@ def plot_density(path, density, attempts_max, truth=None, title=""):
                 label=f"parametric ({par['model']}), median, {level} band")
     if npm is not None:
         s = _arr(npm["sigma"])
+        ax.axvline(1.0 / attempts_max, color="0.5", lw=0.8, ls=":", label=f"sigma = 1/k_max = 1/{attempts_max:g}")
         if npm.get("low") is not None:
             ax.fill_between(s, s * _arr(npm["low"]), s * _arr(npm["high"]), color=COLORS[1], alpha=0.2, step="mid")
         ax.step(s, s * _arr(npm["density"]), where="mid", color=COLORS[1],
                 label=f"non-parametric (NPMLE), {level} band")
-        # below 1/k_max no attempt tells a hard problem from a never-solved one: mark where that starts
-        ax.axvline(1.0 / attempts_max, color="0.5", lw=0.8, ls=":", label=f"sigma = 1/k_max = 1/{attempts_max:g}")
-        atom = f"NPMLE atom: never solved + mass below sigma = 1/k_max\n= {npm['never_solved']:.3f}"
-        if npm.get("never_solved_low") is not None:
-            atom += f" [{npm['never_solved_low']:.3f}, {npm['never_solved_high']:.3f}]"
-        ax.plot([], [], " ", label=atom)  # the atom sits at sigma = 0, off a log axis: named in the legend
-    if truth is not None:
+        un = density.get("unresolved")
+        if un is not None:  # never solved (sigma = 0, off a log axis) plus the shaded cells: named in the legend
+            text = f"unresolved (never solved or sigma < 1/k_max): {_num(un['value'])}"
+            if _finite(un.get("low")) and _finite(un.get("high")):
+                text += f" [{_num(un['low'])}, {_num(un['high'])}] ({_pct(un['level'])})"
+            ax.plot([], [], " ", label=text)
+    on_basis = density.get("truth")
+    if on_basis is not None:
+        s = _arr(on_basis["sigma"])
+        ax.step(s, s * _arr(on_basis["density"]), where="mid", color="k", ls="--", lw=1.1,
+                label=f"truth on the same cells: unresolved {_num(on_basis['unresolved_mass'])} "
+                      f"(never solved {_num(on_basis['never_solved'])})")
+    elif truth is not None:
         s = _arr(truth["sigma"])
         ax.plot(s, s * _arr(truth["density"]), "k--", lw=1.2, label=f"truth (never solved {truth['never_solved']:.3f})")
     ax.set_xscale("log")
+    if npm is not None:  # below 1/k_max no attempt tells a hard problem from a never-solved one: shade it
+        lim = ax.get_xlim()
+        ax.axvspan(lim[0], 1.0 / attempts_max, color="0.92", lw=0, zorder=0)
+        ax.set_xlim(lim)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.45)  # room for the legend above the curves
     ax.set_xlabel("sigma = log(1/p)   (small: hard)")
     ax.set_ylabel("sigma f(sigma)  (density per log sigma)")
     ax.set_title(title or "perceived-difficulty density")

@@ -115,17 +115,35 @@ def _density(g, figures):
     d = g["density"]
     npm, par, om = d["nonparametric"], d["parametric"], d["obtainable_mass"]
     band = om["band"]
-    L = ["### Perceived-difficulty density", "",
-         f"Never-solved mass: {_num(npm['never_solved'], '.4f')} (NPMLE atom: never solved plus the mass below "
-         f"sigma = 1/k_max = 1/{g['attempts_max']}, which no attempt can tell apart), "
-         f"{_num(par['never_solved_median'], '.4f')} (posterior median of 1 - A). Mass of problems solved with "
-         f"probability in [{band[0]:g}, {band[1]:g}] within {om['budget']:g} attempts: {_num(om['mass'], '.4f')} "
-         f"({_pct(npm['level'])} band {_interval(om['low'], om['high'])}). "
-         f"Tail exponent (F(sigma) ~ sigma^beta near 0, the power law of the inference loss): "
-         f"{_num(d['tail_exponent_nonparametric'], '.3g')} non-parametric, "
-         f"{_num(d['tail_exponent_parametric'], '.3f')} parametric. The parametric density inverted numerically "
-         f"from its Laplace transform (Talbot) agrees with its closed form to "
-         f"{_num(par['talbot_check_max_rel_diff'], '.2g')}. Note: {npm['note']}.", ""]
+    level = _pct(npm["level"])
+    un, truth = d.get("unresolved"), d.get("truth")
+    L = ["### Perceived-difficulty density", ""]
+    if un is not None:
+        L += [f"Unresolved mass (never solved, or success probability below 1 - exp(-1/k_max) with "
+              f"k_max = {g['attempts_max']}: problems too hard to have been seen at this N, which no attempt "
+              f"can tell apart): {_num(un['value'], '.4f')} ({_pct(un['level'])} interval "
+              f"{_interval(un['low'], un['high'], '.4f')})"
+              + (f"; the truth on the same basis: {_num(truth['unresolved_mass'], '.4f')} "
+                 f"(of which never solvable {_num(truth['never_solved'], '.4f')})" if truth else "") + ".", ""]
+    L += [f"Never-solved atom of the non-parametric estimate (q = 0): {_num(npm['never_solved'], '.4f')}; "
+          f"posterior median of 1 - A: {_num(par['never_solved_median'], '.4f')}. Mass of problems solved with "
+          f"probability in [{band[0]:g}, {band[1]:g}] within {om['budget']:g} attempts: {_num(om['mass'], '.4f')} "
+          f"({level} band {_interval(om['low'], om['high'])}). "
+          f"Tail exponent (F(sigma) ~ sigma^beta near 0, the power law of the inference loss): "
+          f"{_num(d['tail_exponent_nonparametric'], '.3g')} non-parametric, "
+          f"{_num(d['tail_exponent_parametric'], '.3f')} parametric. The parametric density inverted numerically "
+          f"from its Laplace transform (Talbot) agrees with its closed form to "
+          f"{_num(par['talbot_check_max_rel_diff'], '.2g')}. Note: {npm['note']}.", ""]
+    fs = d.get("functionals")
+    if fs:
+        head = f"| read-off | estimate | {level} interval |" + (" truth (same basis) |" if truth else "")
+        L += [head, "|---|---:|---|" + ("---:|" if truth else "")]
+        for name, f in fs.items():
+            row = f"| {f['definition']} | {_num(f['value'], '.4f')} | {_interval(f['low'], f['high'], '.4f')} |"
+            if truth:
+                row += f" {_num(truth['functionals'].get(name), '.4f')} |"
+            L.append(row)
+        L.append("")
     images = _images(figures, ("density", "density"))
     return L + ([images, ""] if images else [])
 
