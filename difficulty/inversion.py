@@ -34,7 +34,11 @@ together, as :func:`project_model` does for a known distribution, so that a trut
 estimate are compared on the same basis.
 
 Read-offs with intervals (:meth:`DensityEstimate.functionals`): the mass with success
-probability in [a, b], the never-solved-or-unresolved mass, and <p^K> = 1 - pass@K.
+probability in [a, b], the never-solved-or-unresolved mass, and <p^K> = 1 - pass@K. A share of
+problems carried by a handful of them (the unresolved mass of a curve over 2,000 problems may be two)
+is small exactly when few were drawn, and replicates drawn from that estimate see fewer still; where
+the replicates draw n problems from the estimate, the interval of a share also holds Wilson's score
+interval, whose sampling variance theta (1 - theta) / n is taken at each value tested.
 """
 from __future__ import annotations
 
@@ -90,6 +94,7 @@ class DensityEstimate:
     note: str = ""
     extra: dict = field(default_factory=dict)
     k_max: float | None = None  # the largest k (attempts) the data reach: below sigma = 1/k_max nothing is resolved
+    n_problems: int | None = None  # set when each replicate drew this many problems from the estimate
 
     @property
     def edges(self):
@@ -197,11 +202,13 @@ class DensityEstimate:
             ks = [k for k in (self.k_max, budget) if k is not None]
         w, never = self._rows()
         out = [self._functional(f"mass_q[{band_q[0]:.3g},{band_q[1]:.3g}]", self._mass_q_rows(*band_q),
-                                f"mass of problems with success probability q in [{band_q[0]:.3g}, {band_q[1]:.3g}]")]
+                                f"mass of problems with success probability q in [{band_q[0]:.3g}, {band_q[1]:.3g}]",
+                                share=True)]
         if self.k_max is not None:
             un = never + self._fraction_below([1.0 / self.k_max])[0] @ w.T
             out.append(self._functional("unresolved", un, f"never solved or q below 1 - exp(-1/k_max), k_max = "
-                                                           f"{self.k_max:g}: what k_max attempts cannot separate"))
+                                                           f"{self.k_max:g}: what k_max attempts cannot separate",
+                                        share=True))
         for K in ks:
             vals = never + np.exp(-float(K) * self.sigma) @ w.T
             beyond = self.k_max is not None and K > self.k_max
@@ -209,12 +216,26 @@ class DensityEstimate:
                                         + (" (beyond k_max: extrapolated)" if beyond else "")))
         return {f.name: f for f in out}
 
-    def _functional(self, name, rows, definition):
+    def _functional(self, name, rows, definition, share=False):
+        """Row 0's read-off with the percentiles of the replicates (rows 1...). ``share``: the read-off is
+        the share of problems in a set; where each replicate drew ``n_problems`` problems from the
+        estimate, the interval also holds Wilson's score interval for that share: drawn from an estimate
+        that puts (nearly) no mass where the population has a few problems, replicates see none there
+        and their percentiles shrink to a point; the score interval takes the sampling variance at each
+        value it tests, theta (1 - theta) / n, not at the estimate."""
         rows = np.asarray(rows, dtype=float)
         value = float(rows[0])
         if rows.size < 3:
             return Functional(name, value, None, None, self.level, definition)
         lo, hi = np.quantile(rows[1:], [0.5 - self.level / 2, 0.5 + self.level / 2])
+        if share and self.n_problems:
+            from scipy.stats import norm
+
+            n, z = float(self.n_problems), float(norm.ppf(0.5 + self.level / 2))
+            th = min(max(value, 0.0), 1.0)
+            centre = (th + z * z / (2 * n)) / (1 + z * z / n)
+            half = z / (1 + z * z / n) * math.sqrt(th * (1 - th) / n + z * z / (4 * n * n))
+            lo, hi = min(lo, max(centre - half, 0.0)), max(hi, min(centre + half, 1.0))
         return Functional(name, value, float(min(lo, value)), float(max(hi, value)), self.level, definition)
 
     def to_dict(self):
@@ -556,6 +577,8 @@ def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: f
         reps.append(xb if undersmooth == 1 else _nnls_tikhonov(Kw, yb, lam_b * undersmooth, D))
     reps = np.array(reps) if reps else x[None, :]
     est.weights_boot, est.never_boot = reps[:, :-2], reps[:, -2]
+    if boot_curves is None and n_problems:  # each replicate drew n_problems problems from the estimate
+        est.n_problems = int(n_problems)
     return est
 
 

@@ -381,3 +381,26 @@ def test_projected_beta_unresolved_mass_and_cells_match_mpmath_integrals():
         assert abs(proj.weights[j] - mass(e[j], e[j + 1])) < 2e-6, j
     assert abs(proj.never_solved - (1 - A + mass(0, e[0]))) < 2e-6
     assert abs(proj.never_solved + proj.weights.sum() + proj.always_solved - 1.0) < 1e-9
+
+
+def test_a_share_seen_in_no_replicate_gets_the_score_interval_of_its_problems():
+    """Replicates that each drew n = 2,000 problems from an estimate with no mass below sigma =
+    1/k_max all read an unresolved mass of 0: their percentiles give [0, 0]. The interval is then
+    Wilson's: its upper end solves n (0 - theta)^2 = z^2 theta (1 - theta) (root found by mpmath),
+    z the normal quantile at 95%, i.e. z^2 / (n + z^2)."""
+    from difficulty.inversion import DensityEstimate
+
+    sigma = np.exp(np.linspace(math.log(1e-5), math.log(20.0), 60))
+    w = np.where(sigma > 1e-3, 1.0, 0.0)
+    w /= w.sum()
+    est = DensityEstimate(sigma, w, 0.0, 0.0, "test", weights_boot=np.tile(w, (50, 1)), never_boot=np.zeros(50),
+                          level=0.9, k_max=1e4, n_problems=2000)
+    f = est.functionals(ks=[])["unresolved"]
+    mp.mp.dps = 30
+    z = mp.sqrt(2) * mp.erfinv(mp.mpf("0.9"))
+    root = mp.findroot(lambda t: 2000 * t**2 - z**2 * t * (1 - t), mp.mpf("1e-3"))
+    assert f.value == 0.0 and f.low == 0.0
+    assert abs(f.high - float(root)) < 1e-12 and abs(f.high - float(z**2 / (2000 + z**2))) < 1e-12
+    plain = DensityEstimate(sigma, w, 0.0, 0.0, "test", weights_boot=np.tile(w, (50, 1)), never_boot=np.zeros(50),
+                            level=0.9, k_max=1e4)  # replicates not drawn from it: their percentiles alone
+    assert plain.functionals(ks=[])["unresolved"].high == 0.0
