@@ -194,7 +194,8 @@ def part1(rng):
         r = run(model, 1e-3, reps, rng, band=True)
         print(f"  {name}: W1(p) {r['w1'].mean():.4f}, never-solved error {np.abs(r['never_err']).mean():.4f}, "
               f"90% band covers the true CDF at {r['cover'].mean():.0%} of grid points ({reps} repetitions)")
-        print(f"    90% intervals (bootstrap drawing 2,000 problems and the noise) hold the population's read-offs: "
+        print(f"    90% intervals (bootstrap drawing 2,000 problems and the noise; a share of problems with its "
+              f"score interval) hold the population's read-offs: "
               f"{coverage_line(r['functionals'])}")
     # counts vs the aggregate curve of the same data, scored against the population and against
     # the realised p of the 1,000 problems (the distribution both inversions actually see)
