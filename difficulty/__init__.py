@@ -4,6 +4,9 @@ Exact pass@k with honest intervals, difficulty models and their Laplace transfor
 (Levi 2025, "A Simple Model of Inference Scaling Laws"), fits and posteriors, forecasts,
 the perceived-difficulty density, and problem ranking for fine-tuning.
 
+``difficulty.analyze(df, group=..., problem=..., n=..., c=...)`` runs every analysis on a pandas
+DataFrame and returns frozen summaries (posteriors as arviz InferenceData); see :mod:`difficulty.api`.
+
 The names below are loaded on first use, so that importing the package (and starting the
 command line) costs only what is used.
 """
@@ -18,10 +21,13 @@ _LAZY = {
     "pass_at_k_matrix": ".passk",
     "estimate_pass_at_k": ".passk",
     "PassAtK": ".passk",
+    "analyze": ".api",
+    "Analysis": ".api",
+    "plan_allocation": ".allocate",
 }
 
 __all__ = ["EvalCounts", "DifficultyError", "load_counts", "pass_at_k", "pass_at_k_matrix",
-           "estimate_pass_at_k", "PassAtK"]
+           "estimate_pass_at_k", "PassAtK", "analyze", "Analysis", "plan_allocation"]
 
 
 def __getattr__(name):

@@ -101,6 +101,10 @@ class EvalCounts:
     problem: np.ndarray | None = None
     group: np.ndarray | None = None
     source: str = field(default="<memory>", compare=False)
+    # "sequential": read from per-attempt rows in a known order, where sampling may have stopped on a
+    # success (best-of-N); the likelihood is unchanged (ignorable stopping) but pass@k for k > N_i is
+    # forecast only, and the unbiased estimator's premise (a fixed N) may not hold
+    stopping: str = field(default="fixed", compare=False)
 
     def __post_init__(self):
         problem = None if self.problem is None else np.asarray(self.problem, dtype=object).copy()
@@ -166,7 +170,7 @@ class EvalCounts:
         return EvalCounts(
             self.n[mask], self.c[mask],
             None if self.problem is None else self.problem[mask],
-            None, self.source,
+            None, self.source, self.stopping,
         )
 
     @property

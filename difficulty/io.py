@@ -171,8 +171,12 @@ def _is_list_column(series: pd.Series) -> bool:
 
 
 def counts_from_frame(df: pd.DataFrame, *, n_col=None, c_col=None, problem_col=None, group_col=None,
-                      outcome_col=None, source="<frame>") -> EvalCounts:
-    """Turn a table of any recognised shape into validated counts (the frame is not modified)."""
+                      outcome_col=None, attempt_col=None, source="<frame>") -> EvalCounts:
+    """Turn a table of any recognised shape into validated counts (the frame is not modified).
+
+    Per-attempt rows with an attempt-index column (``attempt_col``, or one recognised by name:
+    :data:`difficulty.sequential.ATTEMPT_INDEX_COLUMNS`) are read in attempt order as sequential data
+    (:mod:`difficulty.sequential`): counts marked ``stopping="sequential"``."""
     import pandas as pd
 
     if df.shape[0] == 0:
@@ -220,6 +224,11 @@ def counts_from_frame(df: pd.DataFrame, *, n_col=None, c_col=None, problem_col=N
     if pcol is None:
         raise DifficultyError(f"{source}: per-attempt outcomes in {ocol!r} need a problem id column (--problem-col)")
     ok = _to_bool(df[ocol], ocol, source)
+    from .sequential import ATTEMPT_INDEX_COLUMNS, sequential_from_frame
+
+    acol = _find(df, attempt_col, ATTEMPT_INDEX_COLUMNS, "the attempt index")
+    if acol is not None:
+        return sequential_from_frame(df, pcol, acol, ok, group_col=group, source=source).counts
     keys = [pcol] if group is None else [group, pcol]
     frame = df[keys].astype(str).assign(_ok=ok)
     agg = frame.groupby(keys, sort=False)["_ok"].agg(["size", "sum"]).reset_index()
@@ -306,7 +315,7 @@ def detect_format(path: str, format: str | None = None) -> str | None:
 
 def load_counts(path: str, *, format: str | None = None, n_col=None, c_col=None, problem_col=None,
                 group_col=None, outcome_col=None, filter: str | None = None, metric: str | None = None,
-                evalplus_tests: str | None = None) -> EvalCounts:
+                evalplus_tests: str | None = None, attempt_col=None) -> EvalCounts:
     """Load evaluation results from ``path`` into validated per-problem counts.
 
     Tables (CSV, TSV, JSONL/JSON, Parquet) of counts, attempts or outcome lists, and the outputs of
@@ -317,7 +326,8 @@ def load_counts(path: str, *, format: str | None = None, n_col=None, c_col=None,
     """
     from .loaders import FLAGS, HARNESS, OPTIONS
 
-    columns = {"n_col": n_col, "c_col": c_col, "problem_col": problem_col, "outcome_col": outcome_col}
+    columns = {"n_col": n_col, "c_col": c_col, "problem_col": problem_col, "outcome_col": outcome_col,
+               "attempt_col": attempt_col}
     options = {"filter": filter, "metric": metric, "evalplus_tests": evalplus_tests}
     tabular = any(v is not None for v in columns.values())
     name = None if (tabular and format is None) else detect_format(path, format)
@@ -337,7 +347,7 @@ def load_counts(path: str, *, format: str | None = None, n_col=None, c_col=None,
     df = _read_table(path, format)
     try:
         return counts_from_frame(df, n_col=n_col, c_col=c_col, problem_col=problem_col, group_col=group_col,
-                                 outcome_col=outcome_col, source=path)
+                                 outcome_col=outcome_col, attempt_col=attempt_col, source=path)
     except _NoColumns as e:
         could = _BY_EXTENSION.get((format or _extension(path)).lower())
         if could and not tabular:

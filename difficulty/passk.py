@@ -81,6 +81,13 @@ def _check_k_within(counts: EvalCounts, k: np.ndarray) -> None:
     short = counts.n < kmax
     if short.any():
         ids = counts.problem_ids[short]
+        if counts.stopping == "sequential":
+            shown = ", ".join(f"{ids[i]!r} (N={counts.n[short][i]})" for i in range(min(3, ids.size)))
+            raise DifficultyError(
+                f"k={kmax} exceeds the attempts of {int(short.sum())} problem(s) ({shown}"
+                f"{' and more' if ids.size > 3 else ''}); these attempts were read in order and sampling may have "
+                "stopped on a success, so pass@k for k > N_i has no unbiased estimate: forecast it with a model "
+                "(difficulty forecast)")
         ns = counts.n[short]
         shown = ", ".join(f"{ids[i]!r} (N={ns[i]})" for i in range(min(3, ids.size)))
         more = f" and {ids.size - 3} more" if ids.size > 3 else ""
@@ -141,6 +148,12 @@ def estimate_pass_at_k(counts: EvalCounts, k, level: float = 0.9, n_boot: int = 
     if not 0 < level < 1:
         raise DifficultyError(f"level must be in (0, 1), got {level}")
     _check_k_within(counts, k)
+    if counts.stopping == "sequential":
+        import warnings
+
+        warnings.warn("attempts read in order: if sampling stopped on a success, N_i depends on the outcomes and "
+                      "the unbiased pass@k estimate is biased; a model's forecast (difficulty forecast) is not",
+                      stacklevel=2)
     h = counts.histogram()
     u = pass_at_k(h.n[:, None], h.c[:, None], k[None, :])  # (pairs, k)
     n = h.n_problems

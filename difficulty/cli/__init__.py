@@ -15,12 +15,12 @@ import warnings
 import numpy as np
 
 from ..errors import DifficultyError
-from . import analyze, backtest, fit, forecast, formats, invert, model, passk, plan, rank, simulate
+from . import allocate, analyze, backtest, fit, forecast, formats, invert, model, passk, plan, rank, simulate
 from .common import Parser, join_negative_values
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (passk, simulate, model, plan, fit, forecast, backtest, rank, invert, analyze, formats)
+COMMANDS = (passk, simulate, model, plan, fit, forecast, backtest, rank, allocate, invert, analyze, formats)
 
 
 def build_parser() -> argparse.ArgumentParser:

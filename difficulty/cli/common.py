@@ -66,6 +66,9 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--c-col", help="column of successes per problem")
     p.add_argument("--problem-col", help="column of problem ids")
     p.add_argument("--outcome-col", help="column of per-attempt outcomes, or of outcome lists")
+    p.add_argument("--attempt-col", help="column of attempt numbers in per-attempt rows (default: recognised by name, "
+                                         "e.g. attempt, attempt_idx, sample_idx): outcomes are read in order, as "
+                                         "sequential data that may have stopped on a success")
     p.add_argument("--group-col", help="report each value of this column (e.g. model) separately")
     h = p.add_argument_group("harness outputs (see `difficulty formats`)")
     h.add_argument("--filter", help="lm-eval: the filter pipeline whose scores count (e.g. strict-match)")
@@ -103,7 +106,7 @@ def load(args):
         return _reading(args.data, lambda: load_counts(
             args.data, format=args.format, n_col=args.n_col, c_col=args.c_col, problem_col=args.problem_col,
             group_col=args.group_col, outcome_col=args.outcome_col, filter=args.filter, metric=args.metric,
-            evalplus_tests=args.evalplus_tests))
+            evalplus_tests=args.evalplus_tests, attempt_col=getattr(args, "attempt_col", None)))
     except DifficultyError:
         try:
             curve = _reading(args.data, lambda: is_curve_file(args.data, args.format))

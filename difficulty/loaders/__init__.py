@@ -28,7 +28,8 @@ _ALIASES = {"lm_eval": "lm-eval", "lm-evaluation-harness": "lm-eval", "lmeval": 
 OPTIONS = {"lm-eval": ("filter", "metric"), "evalplus": ("evalplus_tests",), "inspect": ("metric",),
            "lighteval": ("metric",), "matrix": ("group_col",)}
 FLAGS = {"filter": "--filter", "metric": "--metric", "evalplus_tests": "--evalplus-tests", "group_col": "--group-col",
-         "n_col": "--n-col", "c_col": "--c-col", "problem_col": "--problem-col", "outcome_col": "--outcome-col"}
+         "n_col": "--n-col", "c_col": "--c-col", "problem_col": "--problem-col", "outcome_col": "--outcome-col",
+         "attempt_col": "--attempt-col"}
 
 
 def harness_module(name: str | None):
