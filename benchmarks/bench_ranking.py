@@ -1,75 +1,114 @@
-"""Selecting "difficult but obtainable" problems against generator truth.
+"""Ranking against generator truth, on difficulty distributions of several shapes.
 
-1,000 problems, p_i from a Beta and from a mixture, N in {8, 16, 100}; truly obtainable-and-hard
-means 1 - p_i^K in [0.5, 0.99] with K = 1,000. Baselines in the same run: the raw pass-rate
-filter 0 < c/N < 1 and ranking by c/N. Printed: precision and recall of each; the precision of
-our ranking at the raw filter's recall; Spearman correlation with the true q_i; coverage of
-the stated 90% intervals for P(solved within K): as floats (where 1 - (1 - q)^K rounds to 1.0 for
-easy problems, truth and both bounds tie at 1.0 and count as covered), on the problems whose truth
-is below 0.999, and exactly (comparing log(1 - P) = K log(1 - q), which never rounds).
+500 problems, N = 100 attempts each, a budget of K = 10,000 more; the truth is each problem's own q.
+Shapes: a Beta with a power-law tail at q = 0, the same with a never-solvable fraction of 0.3, a
+logit-normal (thin tail), a Kumaraswamy with a heavy tail and a two-component Beta mixture. Printed
+per shape, for the default ranking (population posterior) and, as the baseline in the same run, the
+ranking as it was (zi-beta, maximum likelihood with Laplace draws):
+
+* hidden but obtainable: calibration of P(solved within K) for the never-solved problems against
+  their true 1 - (1 - q)^K (ECE over 10 bins; mean predicted against mean true);
+* learnable, q in [1/K, 0.2]: precision of the top n against the raw filters 0 < c/N < 0.2 and
+  c = 0 at equal n, and the ECE of P(q in band) against the true membership;
+* coverage of the stated 90% intervals for q; time per ranking.
+
+The same figures on real evaluations: ``bench_ranking_real.py``.
 """
+import time
+import warnings
+
 import numpy as np
-from scipy import stats
+import pandas as pd
 
 from difficulty.generate import simulate_counts
 from difficulty.models import make_model
-from difficulty.ranking import rank_problems
+from difficulty.ranking import DEFAULT_MODEL, rank_problems
 
-K, BAND = 1000, (0.5, 0.99)
+K, N, PROBLEMS, Q_HI, SEEDS = 10_000, 100, 500, 0.2, 3
+SHAPES = {
+    "beta(3, 0.4)": make_model("beta", alpha=3.0, beta=0.4),
+    "zi-beta(3, 0.4, A=0.7)": make_model("zi-beta", alpha=3.0, beta=0.4, A=0.7),
+    "logit-normal(-6, 2.5)": make_model("logit-normal", loc=-6.0, scale=2.5, A=1.0),
+    "kumaraswamy(0.3, 20)": make_model("kumaraswamy", a=0.3, b=20.0),
+    "beta mixture": make_model("beta-mixture", weights=[0.4, 0.6], alphas=[0.8, 8.0], betas=[2.0, 0.3]),
+}
+RANKERS = {f"{DEFAULT_MODEL} (posterior)": dict(model=DEFAULT_MODEL, hyper="full"),
+           "zi-beta (laplace), before": dict(model="zi-beta", hyper="laplace")}
 
 
-def precision_at_recall(score, good, recall):
-    order = np.argsort(-score, kind="stable")
-    hits = np.cumsum(good[order])
-    need = recall * good.sum()
-    n = int(np.searchsorted(hits, need)) + 1
-    return hits[n - 1] / n, hits[n - 1] / good.sum()
+def ece(pred, truth, bins=10):
+    """Expected calibration error: the count-weighted mean over equal-width bins of |mean pred - mean truth|
+    (a prediction that could not be evaluated, NaN, is left out)."""
+    pred, truth = np.asarray(pred, float), np.asarray(truth, float)
+    ok = np.isfinite(pred)
+    pred, truth = pred[ok], truth[ok]
+    if pred.size == 0:
+        return np.nan
+    b = np.minimum((pred * bins).astype(int), bins - 1)
+    return float(sum(abs(pred[b == k].mean() - truth[b == k].mean()) * np.sum(b == k)
+                     for k in range(bins) if np.any(b == k)) / pred.size)
+
+
+def reliability(pred, truth, bins=10):
+    """The reliability curve: per bin of the prediction, its count, mean prediction and observed mean."""
+    pred, truth = np.asarray(pred, float), np.asarray(truth, float)
+    ok = np.isfinite(pred)
+    pred, truth = pred[ok], truth[ok]
+    b = np.minimum((pred * bins).astype(int), bins - 1)
+    return pd.DataFrame([{"bin": f"[{k / bins:.1f}, {(k + 1) / bins:.1f})", "problems": int(np.sum(b == k)),
+                          "mean predicted": float(pred[b == k].mean()), "observed": float(truth[b == k].mean())}
+                         for k in range(bins) if np.any(b == k)])
+
+
+def precision_at_filter(score, good, mask):
+    """Precision of the top n by ``score`` with n = the size of the raw filter ``mask``, the filter's own
+    precision, and n."""
+    n = int(mask.sum())
+    if n == 0:
+        return np.nan, np.nan, 0
+    top = np.argsort(-np.nan_to_num(np.asarray(score, float), nan=-1.0), kind="stable")[:n]
+    return float(good[top].mean()), float(good[mask].mean()), n
 
 
 def main():
-    truths = {"beta(3, 0.4)": make_model("beta", alpha=3.0, beta=0.4),
-              "mixture": make_model("beta-mixture", weights=[0.4, 0.6], alphas=[0.8, 8.0], betas=[2.0, 0.3])}
-    print(f"difficult but obtainable: true P(solved within {K}) in {BAND}; 1,000 problems; 5 seeds each")
-    print(f"{'truth':>13} {'N':>4} | {'raw filter P/R':>15} | {'ours @ raw R':>12} | {'c/N rank @ raw R':>16} | "
-          f"{'ours selected P/R':>17} | {'Spearman ours/c/N':>17} | {'90% cover: float/hard/exact':>27}")
-    for tname, model in truths.items():
-        for N in (8, 16, 100):
-            acc = {k: [] for k in ("rawP", "rawR", "oursP", "cnP", "selP", "selR", "rho", "rho_cn", "cov", "cov_hard",
-                                   "cov_q")}
-            for seed in range(5):
-                sim = simulate_counts(model, 1000, N, seed=seed)
-                r = rank_problems(sim.counts, budget=K, band=BAND, model="zi-beta", seed=seed)
-                t = r.table
-                truth = 1 - sim.p**K
-                q = 1 - sim.p
-                good = (truth >= BAND[0]) & (truth <= BAND[1])
-                c, n = sim.counts.c, sim.counts.n
-                raw = (c > 0) & (c < n)
-                rawR = good[raw].sum() / max(good.sum(), 1)
-                acc["rawP"].append(good[raw].mean() if raw.any() else np.nan)
-                acc["rawR"].append(rawR)
-                acc["oursP"].append(precision_at_recall(t.p_in_band.to_numpy(), good, rawR)[0])
-                # c/N ranking: hardest first among problems with at least one success, then the rest
-                cn_score = np.where(c > 0, 1 - c / n, -1.0)
-                acc["cnP"].append(precision_at_recall(cn_score, good, rawR)[0])
-                sel = t.selected.to_numpy()
-                acc["selP"].append(good[sel].mean() if sel.any() else np.nan)
-                acc["selR"].append(good[sel].sum() / max(good.sum(), 1))
-                acc["rho"].append(stats.spearmanr(t.q_mean, q).statistic)
-                acc["rho_cn"].append(stats.spearmanr(c / n, q).statistic)
-                inside = ((t.p_solve_within_budget_low <= truth + 1e-12)
-                          & (truth <= t.p_solve_within_budget_high + 1e-12))
-                acc["cov"].append(np.mean(inside))
-                hard = truth < 0.999  # problems whose answer is not trivially "solved"
-                acc["cov_hard"].append(np.mean(inside[hard]))
-                # the same event without rounding: 1 - P = (1 - q)^K compared as K log1p(-q), which
-                # is exactly "true P(solved within K) inside the stated interval"
-                lt = K * np.log1p(-q)
-                acc["cov_q"].append(np.mean((K * np.log1p(-t.q_high) <= lt) & (lt <= K * np.log1p(-t.q_low))))
-            m = {k: (np.nanmean(v) if np.any(np.isfinite(v)) else np.nan) for k, v in acc.items()}
-            print(f"{tname:>13} {N:>4} | {m['rawP']:>6.3f} / {m['rawR']:<6.3f} | {m['oursP']:>12.3f} | "
-                  f"{m['cnP']:>16.3f} | {m['selP']:>7.3f} / {m['selR']:<7.3f} | "
-                  f"{m['rho']:>7.3f} / {m['rho_cn']:<7.3f} | {m['cov']:>6.3f} / {m['cov_hard']:.3f} / {m['cov_q']:.3f}")
+    rows = []
+    for shape, model in SHAPES.items():
+        for seed in range(SEEDS):
+            sim = simulate_counts(model, PROBLEMS, N, seed=seed)
+            q = 1 - sim.p
+            c = sim.counts.c
+            truth_solve = -np.expm1(K * np.log1p(-np.minimum(q, 1 - 1e-16)))
+            good = (q >= 1 / K) & (q <= Q_HI)
+            for name, opts in RANKERS.items():
+                t0 = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t = rank_problems(sim.counts, budget=K, seed=seed, **opts).table
+                zero = c == 0
+                pa = precision_at_filter(t.p_in_band.to_numpy(), good, (c > 0) & (c < Q_HI * N))
+                pb = precision_at_filter(t.p_in_band.to_numpy(), good, zero)
+                rows.append(dict(shape=shape, ranker=name, seed=seed, seconds=time.perf_counter() - t0,
+                                 pred=t.p_solve_within_budget.to_numpy()[zero], truth=truth_solve[zero],
+                                 band=t.p_in_band.to_numpy(), good=good, pa=pa, pb=pb,
+                                 cover=np.mean((t.q_low.to_numpy() <= q) & (q <= t.q_high.to_numpy()))))
+    df = pd.DataFrame(rows)
+    out = []
+    for (shape, ranker), d in df.groupby(["shape", "ranker"], sort=False):
+        pred, truth = np.concatenate(d.pred.to_list()), np.concatenate(d.truth.to_list())
+        band, good = np.concatenate(d.band.to_list()), np.concatenate(d.good.to_list())
+        pa = np.array(d.pa.to_list(), dtype=float)
+        pb = np.array(d.pb.to_list(), dtype=float)
+        out.append({"shape": shape, "ranker": ranker, "hidden ECE": ece(pred, truth),
+                    "hidden mean pred/true": f"{np.nanmean(pred):.3f}/{truth.mean():.3f}",
+                    "top-n prec. (n=raw 0<c/N<0.2)": f"{np.average(pa[:, 0], weights=pa[:, 2]):.3f} vs "
+                                                     f"{np.average(pa[:, 1], weights=pa[:, 2]):.3f}",
+                    "top-n prec. (n=raw c=0)": f"{np.average(pb[:, 0], weights=pb[:, 2]):.3f} vs "
+                                               f"{np.average(pb[:, 1], weights=pb[:, 2]):.3f}",
+                    "learnable ECE": ece(band, good), "90% cover q": d.cover.mean(), "s/ranking": d.seconds.mean()})
+    print(f"ranking against generator truth: {PROBLEMS} problems, N = {N}, K = {K:,}, {SEEDS} seeds per shape; "
+          f"precision shown as ours vs the raw filter at equal n")
+    pd.set_option("display.width", 250)
+    print(pd.DataFrame(out).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":

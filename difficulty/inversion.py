@@ -753,7 +753,10 @@ def _cross_validate(model, w, beta0, folds, rng, penalties=PENALTIES):
     n = mult.sum()
     mean = (diff @ mult) / n
     se = np.sqrt(np.maximum(((diff - mean[:, None]) ** 2) @ mult, 0.0) * n / max(n - 1, 1))
-    within = np.flatnonzero(scores >= scores[best] - se)
+    # a held-out problem no fit can explain (log-likelihood -inf, as for c = 0 when its fold held all of them)
+    # leaves the differences undefined: then no penalty is within one error of the best but the best itself
+    within = np.flatnonzero(scores >= scores[best] - np.nan_to_num(se, nan=0.0))
+    within = within if within.size else np.array([best])
     chosen = int(within[np.argmax(np.asarray(penalties)[within])])
     return float(penalties[chosen]), {"penalty": list(map(float, penalties)), "held_out_loglik": scores.tolist(),
                                       "standard_error": se.tolist(), "best": float(penalties[best]),

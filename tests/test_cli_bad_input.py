@@ -298,3 +298,13 @@ def test_backtest_subsample_is_hypergeometric_beyond_numpys_range():
     keep = expected > 5
     chi2 = float((((observed - expected) ** 2 / expected)[keep]).sum())
     assert chi2 < stats.chi2(keep.sum() - 1).ppf(0.999), chi2
+
+
+def test_invert_when_a_held_out_problem_has_no_likelihood(cli, tmp_path):
+    """Two problems, one never solved in 10^4 attempts: a cross-validation fold without it cannot
+    explain it (held-out log-likelihood -inf); the strength is still chosen and the density given."""
+    data = tmp_path / "two.csv"
+    data.write_text("n,c\n10000,5000\n10000,0\n")
+    r = answer(*cli("invert", data, "--json", "--quiet"))
+    w = np.asarray(r["weights"], dtype=float)
+    assert np.all(w >= 0) and w.sum() + r["never_solved"] + r["always_solved"] == pytest.approx(1, abs=1e-6)

@@ -1,0 +1,196 @@
+"""Ranking on real data: Pythia checkpoints on GSM8K and MATH (Schaeffer et al. 2025), read by path.
+
+For each model (group column ``model_nickname``) with at least 20 problems sampled N >= 10,000 times,
+those problems only: subsample 100 attempts per problem (hypergeometric, exact), rank with a budget
+of K = 10,000 more attempts, and compare with the truth from all attempts.
+
+* Hidden but obtainable: P(solved within K) of the problems never solved in the 100 attempts, against
+  the truth of "solved within the next K attempts": for a problem with N >= 100 + K attempts in all
+  (C successes) of which the subsample took m = 100 (c successes), the next K attempts in a random
+  order are K drawn without replacement from the N - m left, so the truth is exactly
+  1 - C(N - m - (C - c), K) / C(N - m, K) (hypergeometric; 0 when C = c). Problems with N < 100 + K
+  are left out of the ranking. Expected calibration error (ECE) over 10 equal-width bins of the prediction,
+  pooled over every run and per model (its runs pooled; the worst model printed), the mean
+  prediction against the mean truth, and the reliability curve.
+* Learnable, q in [1/K, 0.2]: the truth is the full-data rate C/N in the band (at N >= 10,000 close
+  to q). Precision of the top n against the raw filters 0 < c/N < 0.2 and c = 0 at equal n (each
+  run's n is the size of that filter), pooled over runs; ECE of P(q in band).
+* The per-problem 90% intervals for q: coverage of the full-data q, counted as the mass of its
+  Jeffreys posterior Beta(C + 1/2, N - C + 1/2) inside the interval (where C = 0, the rate 0 itself
+  is not q), and, for the problems with C > 0, whether C/N lies inside.
+* Time per ranking (the population posterior included).
+
+Baselines in the same run: the raw filters, and the ranking as it was (zi-beta, maximum likelihood
+with Laplace draws). A run whose subsample has no success at all cannot be fitted (nothing tells
+the population's scale) and is counted apart.
+
+    python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
+
+``--models`` lists population models ranked from their posterior (registry names; default: the
+ranking's default); the baseline ``zi-beta (laplace)`` is always added.
+"""
+import argparse
+import multiprocessing
+import pathlib
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from bench_ranking import ece, reliability
+from scipy import stats
+from scipy.special import gammaln
+
+from difficulty.backtest import subsample_counts
+from difficulty.counts import EvalCounts
+from difficulty.errors import DifficultyError
+from difficulty.io import load_counts
+from difficulty.ranking import DEFAULT_MODEL, rank_problems
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
+FILES = ("gsm8k", "math")
+K, M, Q_HI = 10_000, 100, 0.2
+BASELINE = ("zi-beta", "laplace")
+
+
+def tasks():
+    out = []
+    for f in FILES:
+        path = DATA / f"pythia_checkpoints_{f}_counts.csv"
+        if not path.exists():
+            sys.exit(f"real data not found at {path}")
+        counts = load_counts(str(path), group_col="model_nickname")
+        for name, g in counts.groups().items():
+            keep = g.n >= K
+            keep = g.n >= K + M  # the next K attempts after the subsample exist
+            if keep.sum() >= 20:
+                out.append((f, name, EvalCounts(g.n[keep], g.c[keep], problem=np.asarray(g.problem_ids)[keep])))
+    return out
+
+
+def solved_within(N, C, c, m, k):
+    """P(at least one success among k attempts drawn without replacement from the N - m left after a
+    subsample of m with c successes, C - c successes among them): 1 - C(N - m - (C - c), k) / C(N - m, k)."""
+    rest, s = N - m, C - c
+    log_none = (gammaln(rest - s + 1) - gammaln(np.maximum(rest - s - k, 0) + 1) - gammaln(rest + 1)
+                + gammaln(rest - k + 1))
+    return np.where(s > 0, np.where(rest - s >= k, -np.expm1(log_none), 1.0), 0.0)
+
+
+def one_run(item, seed, models):
+    f, name, full = item
+    sub = subsample_counts(full, M, np.random.default_rng(seed))
+    truth_solve = solved_within(full.n, full.c, sub.c, M, K)
+    rate = full.c / full.n
+    rows, runs = [], []
+    for model, how in models:
+        label = f"{model} ({how})"
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = rank_problems(sub, budget=K, model=model, hyper="full" if how == "posterior" else how, seed=seed)
+        except DifficultyError as e:
+            runs.append(dict(file=f, group=name, seed=seed, model=label, fitted=False, reason=str(e)))
+            continue
+        t = r.table
+        runs.append(dict(file=f, group=name, seed=seed, model=label, fitted=True, seconds=time.perf_counter() - t0))
+        rows.append(pd.DataFrame({
+            "file": f, "group": name, "seed": seed, "model": label, "c": sub.c, "C": full.c, "N": full.n,
+            "p_hidden": t["p_solve_within_budget"].to_numpy(), "truth_solve": truth_solve,
+            "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
+            "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy()}))
+    return rows, runs
+
+
+def _precision_at(df, filt):
+    """Pooled over runs: the precision of the top n by P(q in band), n = the size of the raw filter in that
+    run, and the raw filter's own precision."""
+    hits_ours = hits_raw = total = 0
+    for _, run in df.groupby(["file", "group", "seed"]):
+        mask = filt(run).to_numpy()
+        n = int(mask.sum())
+        if n == 0:
+            continue
+        good = run["truth_band"].to_numpy()
+        order = np.argsort(-np.nan_to_num(run["p_band"].to_numpy(), nan=-1.0), kind="stable")[:n]
+        hits_ours += int(good[order].sum())
+        hits_raw += int(good[mask].sum())
+        total += n
+    return hits_ours / max(total, 1), hits_raw / max(total, 1)
+
+
+def summarise(df, runs):
+    out = []
+    for label, d in df.groupby("model", sort=False):
+        z = d[d.c == 0]
+        per_model = {g: ece(x.p_hidden, x.truth_solve) for g, x in z.groupby(["file", "group"])}
+        worst = max(per_model, key=per_model.get)
+        prec_a = _precision_at(d, lambda r: (r.c > 0) & (r.c < Q_HI * M))
+        prec_b = _precision_at(d, lambda r: r.c == 0)
+        jeffreys = stats.beta(d.C + 0.5, d.N - d.C + 0.5)
+        jeff = pd.Series(np.clip(jeffreys.cdf(d.q_high) - jeffreys.cdf(d.q_low), 0, 1), index=d.index)
+        pos = d[d.C > 0]
+        rate_in = (pos.q_low <= pos.C / pos.N) & (pos.C / pos.N <= pos.q_high)
+        cover_models = jeff.groupby([d.file, d.group]).mean()
+        r = runs[(runs.model == label) & runs.fitted]
+        out.append({
+            "model": label,
+            "hidden ECE pooled": ece(z.p_hidden, z.truth_solve),
+            **{f"hidden ECE {f}": ece(z[z.file == f].p_hidden, z[z.file == f].truth_solve) for f in FILES},
+            "hidden ECE worst model": per_model[worst], "worst model": f"{worst[0]}:{worst[1]}",
+            "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
+            "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
+            "learnable top-n precision (n = raw 0<c/N<0.2)": prec_a[0], "raw 0<c/N<0.2": prec_a[1],
+            "learnable top-n precision (n = raw c=0)": prec_b[0], "raw c=0": prec_b[1],
+            "learnable ECE": ece(d.p_band, d.truth_band),
+            "band probabilities not evaluated": f"{int(d.p_band.isna().sum())}/{len(d)}",
+            "90% coverage of q (Jeffreys mass)": float(jeff.mean()),
+            "90% coverage, C>0 (C/N inside)": float(rate_in.mean()),
+            "coverage range over models": f"{cover_models.min():.2f}-{cover_models.max():.2f}",
+            "seconds per ranking": r.seconds.mean(), "seconds total": r.seconds.sum(),
+        })
+    return pd.DataFrame(out).set_index("model").T
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--models", default=DEFAULT_MODEL, help="population models ranked from their posterior")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--limit", type=int, default=None, help="only the first N models of each file (a quick look)")
+    args = ap.parse_args()
+    models = [(m, "posterior") for m in args.models.split(",") if m] + [BASELINE]
+    items = tasks()
+    if args.limit:
+        items = [it for f in FILES for it in [x for x in items if x[0] == f][: args.limit]]
+    work = [(item, seed, models) for item in items for seed in range(args.seeds)]
+    t0 = time.perf_counter()
+    frames, runs = [], []
+    if args.jobs > 1:
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:  # runs are independent
+            done = pool.starmap(one_run, work)
+    else:
+        done = [one_run(*w) for w in work]
+    for rows, rr in done:
+        frames += rows
+        runs += rr
+    df, runs = pd.concat(frames, ignore_index=True), pd.DataFrame(runs)
+    unfit = runs[~runs.fitted].drop_duplicates(["file", "group", "seed"])
+    ranked = df.drop_duplicates(["file", "group"])
+    print(f"ranking on real data: {len(items)} (file, model) groups of Pythia checkpoints ({', '.join(FILES)}) with "
+          f">= 20 problems at N >= {M} + {K:,}; {args.seeds} seeds of {M} attempts each, K = {K:,}; "
+          f"{len(work) - len(unfit)} "
+          f"runs ranked ({len(ranked)} groups), {len(unfit)} skipped (no success in the subsample); "
+          f"{time.perf_counter() - t0:.0f} s on {args.jobs} workers")
+    pd.set_option("display.width", 200)
+    print(summarise(df, runs).to_string(float_format=lambda v: f"{v:.3f}"))
+    for label in [f"{m} ({h})" for m, h in models]:
+        z = df[(df.model == label) & (df.c == 0)]
+        print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {label}")
+        print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()
