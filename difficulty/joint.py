@@ -147,23 +147,23 @@ def covariate_matrix(cov: dict, names, center=None):
 # ------------------------------------------------------------------ the posterior
 class _Posterior:
     """Log posterior and its gradient over the unconstrained vector
-    [theta (J), log a (I), b (I), log s, logit pi, beta (P), log tau (if P)]."""
+    [theta (J), log a (NI), b (NI), log s, logit pi, beta (P), log tau (if P)]."""
 
-    def __init__(self, gi, gj, n, c, I, J, X=None):
-        self.gi, self.gj, self.n, self.c, self.I, self.J = gi, gj, n.astype(float), c.astype(float), I, J
+    def __init__(self, gi, gj, n, c, NI, J, X=None):
+        self.gi, self.gj, self.n, self.c, self.NI, self.J = gi, gj, n.astype(float), c.astype(float), NI, J
         self.X = X
         self.P = 0 if X is None else X.shape[1]
-        self.size = J + 2 * I + 2 + (self.P + 1 if self.P else 0)
+        self.size = J + 2 * NI + 2 + (self.P + 1 if self.P else 0)
         self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.n - self.c + 1)
-        solved = np.bincount(gi, weights=self.c, minlength=I)
+        solved = np.bincount(gi, weights=self.c, minlength=NI)
         self.never = solved == 0  # problems no group solved: the never-solvable branch is possible
         self._x = None  # the cells' modes at the last call: the start of the next (the optimiser moves little)
 
     def unpack(self, z):
-        J, I = self.J, self.I
-        th, la, b = z[:J], z[J:J + I], z[J + I:J + 2 * I]
-        ls, lp = z[J + 2 * I], z[J + 2 * I + 1]
-        beta = z[J + 2 * I + 2:J + 2 * I + 2 + self.P]
+        J, NI = self.J, self.NI
+        th, la, b = z[:J], z[J:J + NI], z[J + NI:J + 2 * NI]
+        ls, lp = z[J + 2 * NI], z[J + 2 * NI + 1]
+        beta = z[J + 2 * NI + 2:J + 2 * NI + 2 + self.P]
         lt = z[-1] if self.P else None
         return th, la, b, ls, lp, beta, lt
 
@@ -173,7 +173,7 @@ class _Posterior:
         gi, gj = self.gi, self.gj
         mu = a[gi] * th[gj] - b[gi]
         val, eta, w, self._x = log_cell_integral(self.c, self.n, mu, s, moments=True, x0=self._x)
-        S = np.bincount(gi, weights=val + self.log_coef, minlength=self.I)
+        S = np.bincount(gi, weights=val + self.log_coef, minlength=self.NI)
         log_pi, log_1mpi = -np.logaddexp(0, -lp), -np.logaddexp(0, lp)
         with np.errstate(divide="ignore"):
             alt = np.where(self.never, log_pi, -np.inf)
@@ -196,8 +196,8 @@ class _Posterior:
         dls = (w * d * d).sum(-1) / s**2 - 1.0  # d/d log s
         g_mu = rho[gi] * dmu
         gth = np.bincount(gj, weights=g_mu * a[gi], minlength=self.J)
-        gla = a * np.bincount(gi, weights=g_mu * th[gj], minlength=self.I) - la / PRIOR_LOG_A**2
-        gb = -np.bincount(gi, weights=g_mu, minlength=self.I) - b / PRIOR_B**2
+        gla = a * np.bincount(gi, weights=g_mu * th[gj], minlength=self.NI) - la / PRIOR_LOG_A**2
+        gb = -np.bincount(gi, weights=g_mu, minlength=self.NI) - b / PRIOR_B**2
         gls = np.sum(rho[gi] * dls) - ls / PRIOR_LOG_S**2
         pi = math.exp(log_pi)
         glp = np.sum((1 - rho) - pi) + (1 - 2 * pi)
@@ -217,17 +217,17 @@ class _Posterior:
         th = th - th.mean()
         sd = th.std()
         th = th / (sd if sd > 0 else 1.0)
-        cnt_i = np.bincount(self.gi, minlength=self.I)
-        b = -np.bincount(self.gi, weights=ell - th[self.gj], minlength=self.I) / np.maximum(cnt_i, 1)
-        z = np.concatenate([th, np.zeros(self.I), b, [0.0, math.log((self.never.mean() + 0.02) / 1.0)]])
+        cnt_i = np.bincount(self.gi, minlength=self.NI)
+        b = -np.bincount(self.gi, weights=ell - th[self.gj], minlength=self.NI) / np.maximum(cnt_i, 1)
+        z = np.concatenate([th, np.zeros(self.NI), b, [0.0, math.log((self.never.mean() + 0.02) / 1.0)]])
         if self.P:
             beta = np.linalg.lstsq(self.X, th, rcond=None)[0]
             z = np.concatenate([z, beta, [0.0]])
         return z
 
     def bounds(self):
-        J, I = self.J, self.I
-        bd = [(-30, 30)] * J + [(-4, 4)] * I + [(-40, 40)] * I + [(-6, 3), (-15, 15)]
+        J, NI = self.J, self.NI
+        bd = [(-30, 30)] * J + [(-4, 4)] * NI + [(-40, 40)] * NI + [(-6, 3), (-15, 15)]
         if self.P:
             bd += [(-30, 30)] * self.P + [(-6, 3)]
         return bd
@@ -270,17 +270,17 @@ class JointFit:
     def _draw_parts(self, draws):
         post = self._post
         Z = self.draws[:draws] if draws else self.draws
-        J, I = post.J, post.I
-        th, a, b = Z[:, :J], np.exp(Z[:, J:J + I]), Z[:, J + I:J + 2 * I]
-        s, pi = np.exp(Z[:, J + 2 * I]), expit(Z[:, J + 2 * I + 1])
+        J, NI = post.J, post.NI
+        th, a, b = Z[:, :J], np.exp(Z[:, J:J + NI]), Z[:, J + NI:J + 2 * NI]
+        s, pi = np.exp(Z[:, J + 2 * NI]), expit(Z[:, J + 2 * NI + 1])
         return Z, th, a, b, s, pi
 
     def _never(self, Z, a, th, b, s, pi):
-        """P(problem never solvable | data) per draw: (D, I)."""
+        """P(problem never solvable | data) per draw: (D, NI)."""
         post = self._post
         mu = a[:, post.gi] * th[:, post.gj] - b[:, post.gi]
         val = log_cell_integral(post.c, post.n, mu, s[:, None]) + post.log_coef
-        S = np.stack([np.bincount(post.gi, weights=v, minlength=post.I) for v in val])
+        S = np.stack([np.bincount(post.gi, weights=v, minlength=post.NI) for v in val])
         with np.errstate(divide="ignore"):
             alt = np.where(post.never, np.log(pi)[:, None], -np.inf)
         solv = np.log1p(-pi)[:, None] + S
@@ -320,7 +320,7 @@ class JointFit:
         """pass@K of ``group``'s problems (or the named subset ``problems``) with a band at ``level``:
         parameter draws, plus each problem's spread of q around its posterior mean (as the per-group
         forecast does)."""
-        from .forecast import Forecast, _check_k
+        from .forecast import _check_k
 
         k = _check_k(k)
         level = level or self.level
@@ -450,11 +450,11 @@ class JointFit:
         X, _ = covariate_matrix({"new": covariates}, ["new"], self.center)
         Z, th, a, b, s, pi = self._draw_parts(draws)
         post = self._post
-        beta = Z[:, post.J + 2 * post.I + 2:post.J + 2 * post.I + 2 + post.P]
+        beta = Z[:, post.J + 2 * post.NI + 2:post.J + 2 * post.NI + 2 + post.P]
         tau = np.exp(Z[:, -1])
         rng = np.random.default_rng(seed)
         th_new = beta @ X[0] + tau * rng.standard_normal(len(Z))
-        idx = np.arange(post.I)
+        idx = np.arange(post.NI)
         if problems is not None:
             pos = {p: i for i, p in enumerate(self.problems)}
             idx = np.array([pos[str(p)] for p in problems if str(p) in pos], dtype=int)

@@ -36,6 +36,8 @@ def add_parser(subparsers) -> None:
     add_force(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--joint", action="store_true", help="the joint model over groups (not built for this "
+                   "command yet: use `difficulty forecast --joint`)")
     add_quiet(p)
     p.set_defaults(run=run)
 
@@ -48,6 +50,9 @@ def band_arg(text: str) -> tuple[float, float]:
 
 
 def run(args) -> int:
+    if getattr(args, "joint", False):
+        raise DifficultyError("--joint is not built for `difficulty rank` yet; `difficulty forecast --joint` "
+                              "fits the joint model (its problem table, JointFit.problem_table, is for ranking)")
     band = band_arg(args.band)
     if args.output:
         check_output(args.output, force=args.force, inputs=[args.data])
