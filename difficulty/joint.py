@@ -14,7 +14,7 @@ tau^2) with beta ~ N(0, 3^2), log tau ~ N(0, 1); log a_i ~ N(0, 0.5^2); b_i ~ N(
 log s ~ N(0, 1); logit pi ~ Logistic (pi uniform).
 
 The fit is the posterior mode (analytic gradients, L-BFGS-B on all parameters at once) and the
-Laplace approximation around it (Hessian by central differences of the analytic gradient).
+Laplace approximation around it (analytic Hessian, checked against differences of the gradient).
 Consumers take the frozen :class:`JointFit`: the forecast kernel E[(1 - q_ij)^K | data] per
 cell (the cell's posterior over eps given its own counts and the structured mean, averaged over
 parameter draws), pass@K per group with a band, P(solved within K) per (group, problem), the
@@ -209,6 +209,82 @@ class _Posterior:
         else:
             gth -= th / PRIOR_THETA**2
         return lp_val, np.concatenate([np.atleast_1d(np.asarray(o, dtype=float)) for o in out])
+
+    def hessian(self, z):
+        """The Hessian of the log posterior, analytic: per cell the posterior (co)variances of eta - mu
+        and (eta - mu)^2 give the second derivatives of log P(c | N) in (mu, log s), chained to the
+        parameters; the never-solvable mixture adds rho (1 - rho) times the outer product of each
+        problem's gradient."""
+        th, la, b, ls, lp, beta, lt = self.unpack(z)
+        a, s = np.exp(la), math.exp(ls)
+        gi, gj, J, NI = self.gi, self.gj, self.J, self.NI
+        mu = a[gi] * th[gj] - b[gi]
+        val, eta, w, _ = log_cell_integral(self.c, self.n, mu, s, moments=True, x0=self._x)
+        S = np.bincount(gi, weights=val + self.log_coef, minlength=NI)
+        log_pi, log_1mpi = -np.logaddexp(0, -lp), -np.logaddexp(0, lp)
+        with np.errstate(divide="ignore"):
+            alt = np.where(self.never, log_pi, -np.inf)
+        L = np.logaddexp(log_1mpi + S, alt)
+        rho = np.exp(log_1mpi + S - L)
+        pi = math.exp(log_pi)
+        d = eta - mu[:, None]
+        e1, e2 = (w * d).sum(-1), (w * d * d).sum(-1)
+        v11 = (w * (d - e1[:, None]) ** 2).sum(-1)
+        v12 = (w * (d - e1[:, None]) * (d * d - e2[:, None])).sum(-1)
+        v22 = (w * (d * d - e2[:, None]) ** 2).sum(-1)
+        s2 = s * s
+        d1, dls = e1 / s2, e2 / s2 - 1.0
+        hmm = v11 / s2**2 - 1 / s2
+        hml = v12 / s2**2 - 2 * e1 / s2
+        hll = v22 / s2**2 - 2 * e2 / s2
+        A, T = a[gi], th[gj]
+        idx = [gj, J + gi, J + NI + gi, np.full(gi.size, J + 2 * NI)]
+        jac = [A, A * T, -np.ones(gi.size)]  # d mu / d (theta, log a, b)
+        P = self.size
+        H = np.zeros((P, P))
+        r = rho[gi]
+        local = np.empty((gi.size, 4, 4))
+        for x in range(3):
+            for y in range(3):
+                local[:, x, y] = hmm * jac[x] * jac[y]
+            local[:, x, 3] = local[:, 3, x] = hml * jac[x]
+        local[:, 3, 3] = hll
+        local[:, 0, 1] += d1 * A  # d2 mu / d theta d log a
+        local[:, 1, 0] += d1 * A
+        local[:, 1, 1] += d1 * A * T  # d2 mu / d log a^2
+        for x in range(4):
+            for y in range(4):
+                np.add.at(H, (idx[x], idx[y]), r * local[:, x, y])
+        mix = rho * (1 - rho)
+        if np.any(mix > 0):
+            G = np.zeros((NI, P))
+            grads = [d1 * A, d1 * A * T, -d1, dls]
+            for x in range(4):
+                np.add.at(G, (gi, idx[x]), grads[x])
+            H += (G * mix[:, None]).T @ G
+            H[:, J + 2 * NI + 1] -= G.T @ mix
+            H[J + 2 * NI + 1, :] -= G.T @ mix
+        ilp = J + 2 * NI + 1
+        H[ilp, ilp] += mix.sum() - NI * pi * (1 - pi) - 2 * pi * (1 - pi)
+        H[np.arange(J, J + NI), np.arange(J, J + NI)] -= 1 / PRIOR_LOG_A**2
+        H[np.arange(J + NI, J + 2 * NI), np.arange(J + NI, J + 2 * NI)] -= 1 / PRIOR_B**2
+        H[J + 2 * NI, J + 2 * NI] -= 1 / PRIOR_LOG_S**2
+        if self.P:
+            tau2 = math.exp(2 * lt)
+            res = th - self.X @ beta
+            ib = np.arange(J + 2 * NI + 2, J + 2 * NI + 2 + self.P)
+            H[np.arange(J), np.arange(J)] -= 1 / tau2
+            H[np.ix_(np.arange(J), ib)] += self.X / tau2
+            H[np.ix_(ib, np.arange(J))] += self.X.T / tau2
+            H[np.ix_(ib, ib)] -= self.X.T @ self.X / tau2 + np.eye(self.P) / PRIOR_BETA**2
+            H[:J, -1] += 2 * res / tau2
+            H[-1, :J] += 2 * res / tau2
+            H[ib, -1] -= 2 * self.X.T @ res / tau2
+            H[-1, ib] -= 2 * self.X.T @ res / tau2
+            H[-1, -1] += -2 * np.sum(res**2) / tau2 - 1 / PRIOR_LOG_TAU**2
+        else:
+            H[np.arange(J), np.arange(J)] -= 1 / PRIOR_THETA**2
+        return H
 
     def initial(self):
         ell = np.log((self.c + 0.5) / (self.n + 1)) - np.log1p(-(self.c + 0.5) / (self.n + 1))
@@ -533,7 +609,8 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
                    options={"maxiter": 2000, "maxfun": 4000, "ftol": 1e-10, "gtol": 1e-5})
     z = res.x
     t_opt = time.perf_counter() - t0
-    H = -_hessian(post, z)
+    post(z)  # the modes at z: the start of the Hessian's cells
+    H = -post.hessian(z)
     vals, vecs = np.linalg.eigh(H)
     vals = np.maximum(vals, 1e-6)
     cov = (vecs / vals) @ vecs.T

@@ -63,6 +63,20 @@ def test_gradient_against_finite_differences():
             assert grad[k] == pytest.approx(fd, rel=1e-4, abs=1e-4)
 
 
+def test_hessian_against_differences_of_the_gradient():
+    from difficulty.joint import _hessian
+
+    counts, _ = _simulate(J=4, NI=12, n=100, pi=0.4)
+    gj = np.unique(counts.group.astype(str), return_inverse=True)[1]
+    gi = np.unique(counts.problem.astype(str), return_inverse=True)[1]
+    for design in (None, np.column_stack([np.ones(4), np.arange(4.0)])):
+        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design)
+        z = post.initial() + 0.1 * np.random.default_rng(0).standard_normal(post.size)
+        post(z)
+        fd = _hessian(post, z, 1e-6)
+        assert np.abs(post.hessian(z) - fd).max() < 1e-3 * max(1.0, np.abs(fd).max())
+
+
 def test_recovers_simulated_abilities():
     counts, theta = _simulate()
     fit = fit_joint(counts, draws=50)
