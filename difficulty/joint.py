@@ -606,7 +606,7 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
         return -v, -g
 
     res = minimize(neg, post.initial(), jac=True, method="L-BFGS-B", bounds=post.bounds(),
-                   options={"maxiter": 2000, "maxfun": 4000, "ftol": 1e-10, "gtol": 1e-5})
+                   options={"maxiter": 2000, "maxfun": 4000, "ftol": 1e-10, "gtol": 1e-5, "maxcor": 30})
     z = res.x
     t_opt = time.perf_counter() - t0
     post(z)  # the modes at z: the start of the Hessian's cells
