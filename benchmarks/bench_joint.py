@@ -68,6 +68,7 @@ def run_file(name, holdouts, baseline, seed=0):
           f"pi = {fit.params()['pi']:.3f})")
     # (a)
     err_j, err_b, cov_j, cov_b = [], [], [], []
+    unfit = 0
     for g in fit.groups:
         m = full.group == g
         big = m & (full.n >= K)
@@ -78,16 +79,24 @@ def run_file(name, holdouts, baseline, seed=0):
         err_j.append(abs(fj.pass_at_k[0] - truth))
         cov_j.append(fj.low[0] <= truth <= fj.high[0])
         if baseline:
+            from difficulty.errors import DifficultyError
             from difficulty.forecast import forecast_pass_at_k
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fb = forecast_pass_at_k(EvalCounts(sub.n[big], sub.c[big], problem=sub.problem[big]), [K], seed=seed)
-            err_b.append(abs(fb.pass_at_k[0] - truth))
-            cov_b.append(fb.low[0] <= truth <= fb.high[0])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fb = forecast_pass_at_k(EvalCounts(sub.n[big], sub.c[big], problem=sub.problem[big]), [K],
+                                            seed=seed)
+                mid, lo, hi = fb.pass_at_k[0], fb.low[0], fb.high[0]
+            except DifficultyError:  # nothing solved in the subsample: no fit; the per-group answer is 0
+                mid = lo = hi = 0.0
+                unfit += 1
+            err_b.append(abs(mid - truth))
+            cov_b.append(lo <= truth <= hi)
     print(f"(a) pass@{K} on problems with N >= {K}, {len(err_j)} models: joint MAE {np.mean(err_j):.4f}, 90% coverage "
           f"{np.mean(cov_j):.0%}" + (f"; per-group default MAE {np.mean(err_b):.4f}, coverage {np.mean(cov_b):.0%}; "
-                                      f"ratio {np.mean(err_j) / np.mean(err_b):.2f} (target <= 0.7, coverage 85-95%)"
+                                      f"ratio {np.mean(err_j) / np.mean(err_b):.2f} (target <= 0.7, coverage 85-95%); "
+                                      f"{unfit} models without a success in the subsample: per-group forecast 0"
                                       if baseline else ""))
     # (b)
     ppos = {p: i for i, p in enumerate(fit.problems)}
