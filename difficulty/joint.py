@@ -352,7 +352,14 @@ class JointFit:
         return Z, th, a, b, s, pi
 
     def _never(self, Z, a, th, b, s, pi):
-        """P(problem never solvable | data) per draw: (D, NI)."""
+        """P(problem never solvable | data) per draw: (D, NI), computed once per set of draws."""
+        cache = self.__dict__.setdefault("_never_cache", {})
+        key = Z.shape[0]
+        if key not in cache:
+            cache[key] = self._never_at(a, th, b, s, pi)
+        return cache[key]
+
+    def _never_at(self, a, th, b, s, pi):
         post = self._post
         mu = a[:, post.gi] * th[:, post.gj] - b[:, post.gi]
         val = log_cell_integral(post.c, post.n, mu, s[:, None]) + post.log_coef
