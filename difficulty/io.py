@@ -448,3 +448,23 @@ def write_atomic(path: str, write_fn, mode: str = "w") -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def group_covariates(path: str, group_col: str, columns, format: str | None = None) -> dict:
+    """{group: {column: value}} from a table's per-group covariate columns (e.g. params, train_tokens),
+    each constant within its group (values such as 1.4B or 512M are read by the joint model)."""
+    df = _read_table(path, format)
+    for col in [group_col, *columns]:
+        if col not in df.columns:
+            raise DifficultyError(f"{path}: no column {col!r} (columns: {', '.join(map(str, df.columns))})")
+    out = {}
+    for name, sub in df.groupby(df[group_col].astype(str), sort=False):
+        row = {}
+        for col in columns:
+            vals = sub[col].dropna().unique()
+            if len(vals) != 1:
+                raise DifficultyError(f"{path}: column {col!r} is not one value in group {name!r} "
+                                      f"({len(vals)} values)")
+            row[col] = vals[0].item() if hasattr(vals[0], "item") else vals[0]
+        out[str(name)] = row
+    return out

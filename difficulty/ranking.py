@@ -60,8 +60,9 @@ QUESTIONS = ("learnable", "hidden")
 DEFAULT_MODEL = "beta"
 DEFAULT_Q_HI = 0.2
 POSTERIOR_MAX_STEPS = 4000  # emcee's cap when importance sampling cannot be trusted (a ranking needs ~200 draws)
-JOINT_NOT_BUILT = ("--joint: the joint model (one difficulty per problem shared by every group of --group-col) is not "
-                   "built yet; rank each group on its own, without --joint")
+JOINT_NOT_BUILT = ("--joint: ranking from the joint model (one difficulty per problem shared by every group of "
+                   "--group-col) is not built yet; `difficulty forecast --joint` fits it; rank each group on its own, "
+                   "without --joint")
 
 # posterior CDFs are bracketed on this grid of q: 0, down to 1e-300 coarsely, then 10 points a decade in q
 # from 1e-15 to 1/2 and in 1 - q from 1/2 to 1e-15, then 1

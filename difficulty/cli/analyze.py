@@ -49,6 +49,8 @@ def _add_report_args(p) -> None:
     p.add_argument("--resume", action="store_true",
                    help="reuse the groups an interrupted run finished (kept in OUTPUT.partial)")
     add_force(p, "output folder")
+    p.add_argument("--joint", action="store_true", help="the joint model over groups (not built for this "
+                   "command yet: use `difficulty forecast --joint`)")
     add_quiet(p)
     add_parallel(p)
 
@@ -63,6 +65,11 @@ def _report_opts(args) -> dict:
 
 
 def run(args) -> int:
+    if getattr(args, "joint", False):
+        from ..errors import DifficultyError
+
+        raise DifficultyError("--joint is not built for `difficulty analyze` yet; `difficulty forecast --joint` "
+                              "fits the joint model (its problem table, JointFit.problem_table, is for ranking)")
     check_output(args.output, force=args.force, inputs=[args.data], folder=True)
     from ..report import analyze
 

@@ -10,6 +10,7 @@ from .common import (
     curve_or_counts,
     floats_arg,
     level,
+    load,
     per_group,
     print_json,
 )
@@ -36,15 +37,58 @@ def add_parser(subparsers) -> None:
     p.add_argument("--level", type=level, default=0.9)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
+    j = p.add_argument_group("joint model over groups (needs --group-col and a problem column)")
+    j.add_argument("--joint", action="store_true",
+                   help="fit one model to all groups at once (logit q = a_i theta_j - b_i + noise, never-solvable "
+                        "problems): a problem other groups solved is likelier to be solvable by this one")
+    j.add_argument("--covariates", help="comma-separated per-group columns for theta's regression "
+                                        "(e.g. params,train_tokens; values like 1.4B read as numbers)")
+    j.add_argument("--predict-group", help="leave this group out of the fit and forecast it from its covariates")
     add_quiet(p)
     add_parallel(p)
     p.set_defaults(run=run)
 
 
+def _joint(args, ks):
+    from ..errors import DifficultyError
+    from ..joint import fit_joint
+
+    if not args.joint:
+        raise DifficultyError("--covariates and --predict-group go with --joint")
+    if not args.group_col:
+        raise DifficultyError("--joint needs --group-col (e.g. the model column)")
+    counts = load(args)
+    cov = None
+    if args.covariates:
+        from ..io import group_covariates
+
+        cols = [c.strip() for c in args.covariates.split(",") if c.strip()]
+        cov = group_covariates(args.data, args.group_col, cols, args.format)
+    if args.predict_group:
+        if cov is None:
+            raise DifficultyError("--predict-group needs --covariates to place the group along the ladder")
+        name = args.predict_group
+        if name not in cov:
+            raise DifficultyError(f"--predict-group {name!r} is not a group of {args.data}")
+        fit = fit_joint(counts, covariates=cov, level=args.level, seed=args.seed, exclude=[name])
+        own = counts.problem[counts.group.astype(str) == name]
+        fc = fit.predict_group(cov[name], ks, problems=own, level=args.level, seed=args.seed).to_dict()
+        fc["predicted"] = True
+        return {"groups": {name: fc}}
+    fit = fit_joint(counts, covariates=cov, level=args.level, seed=args.seed)
+    return {"groups": {g: f.to_dict() for g, f in fit.forecast_all(ks, level=args.level, seed=args.seed).items()}}
+
+
 def run(args) -> int:
     ks = floats_arg(args.k, "--k")
-    kind, data = curve_or_counts(args)
-    if kind == "curve":
+    if args.joint or args.predict_group or args.covariates:
+        result = _joint(args, ks)
+    else:
+        result = None
+    kind, data = ("joint", None) if result is not None else curve_or_counts(args)
+    if kind == "joint":
+        pass
+    elif kind == "curve":
         from ..fit.curve import forecast_curve
 
         k_obs, y, n = data

@@ -57,6 +57,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--level", type=level, default=0.9)
     p.add_argument("--seed", type=whole(0), default=0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--joint", action="store_true", help="the joint model over groups (not built for this "
+                   "command yet: use `difficulty forecast --joint`)")
     add_quiet(p)
     add_parallel(p)
     p.set_defaults(run=run)
@@ -84,6 +86,9 @@ def q_band(text: str | None, budget_k: float) -> tuple[float, float]:
 
 
 def run(args) -> int:
+    if getattr(args, "joint", False):
+        raise DifficultyError("--joint is not built for `difficulty invert` yet; `difficulty forecast --joint` "
+                              "fits the joint model (its problem table, JointFit.problem_table, is for ranking)")
     from ..inversion import invert_counts, invert_counts_curve, invert_curve, obtainable_mass
 
     band_q = q_band(args.q_band, args.budget)

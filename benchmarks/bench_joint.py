@@ -1,0 +1,170 @@
+"""The joint model over groups x problems against the per-group default, on the Pythia ladders.
+
+Protocol (each Pythia file: GSM8K 81 models, MATH 72 models, 128 problems each):
+* subsample m = 100 attempts per (model, problem) hypergeometrically (without replacement) from the
+  full counts; fit the joint model once to the whole subsampled table;
+* (a) pass@K at K = 10,000 per model, on the problems with full N >= K (models with >= 10 such
+  problems); truth = mean unbiased pass@K from all attempts. Joint: forecast of those problems from
+  the joint fit. Baseline: the library's default forecast (difficulty.forecast_pass_at_k, Kumaraswamy
+  posterior) of the same problems' subsampled counts, one process. MAE and 90% band coverage.
+  Targets: joint MAE <= 0.7 x baseline MAE, coverage 85-95%.
+* (b) for every (model, problem) with no success in the subsample: joint P(solved within the
+  remaining N - 100 attempts) against the truth (solved at least once in the full data). AUC pooled
+  and the mean within-model AUC (models with both outcomes). Baseline score: the fraction of the
+  other models that solved the problem in the subsample. Target: AUC >= 0.75.
+* (c) leave-largest-out: for each checkpoint (train_tokens), the largest model is left out, the joint
+  model with covariates (log params, log train_tokens, their product) is fitted to the full counts
+  of every other model, and the held-out model's pass@100 is forecast; truth = mean unbiased pass@100
+  from its full counts. Baseline: the next-largest model's pass@100 at the same checkpoint.
+  Target: within 0.05 for >= 70% of held-out models.
+* the fit time of the first joint fit (target <= 60 s on 2 cores, single process).
+
+    python benchmarks/bench_joint.py [--files gsm8k,math] [--holdouts N] [--skip-baseline]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+from difficulty.backtest import _hypergeometric
+from difficulty.counts import EvalCounts
+from difficulty.io import group_covariates, load_counts
+from difficulty.joint import fit_joint, parse_size
+from difficulty.passk import pass_at_k
+
+DATA = "/work/shared/data/real/schaeffer2025_monkeys_power_laws/pythia_checkpoints_{}_counts.csv"
+K = 10_000
+M = 100
+
+
+def auc(score, label):
+    score, label = np.asarray(score, float), np.asarray(label, bool)
+    pos, neg = score[label], score[~label]
+    if pos.size == 0 or neg.size == 0:
+        return np.nan
+    ranks = np.argsort(np.argsort(np.concatenate([pos, neg]), kind="stable"), kind="stable") + 1.0
+    # ties: average ranks
+    allv = np.concatenate([pos, neg])
+    _, inv, cnt = np.unique(allv, return_inverse=True, return_counts=True)
+    sums = np.bincount(inv, weights=ranks)
+    ranks = (sums / cnt)[inv]
+    return (ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size)
+
+
+def run_file(name, holdouts, baseline, seed=0):
+    path = DATA.format(name)
+    full = load_counts(path, group_col="model_nickname")
+    rng = np.random.default_rng(seed)
+    c_sub = _hypergeometric(full.c, full.n - full.c, M, rng)  # as subsample_counts, keeping the groups
+    sub = EvalCounts(np.full(len(full), M), c_sub, problem=full.problem, group=full.group)
+    t = time.perf_counter()
+    fit = fit_joint(sub, draws=100, seed=seed)
+    secs = time.perf_counter() - t
+    print(f"\n== {name}: {len(fit.groups)} models x {len(fit.problems)} problems, {fit.n.size} cells; joint fit "
+          f"{secs:.1f} s ({fit.diagnostics['iterations']} iterations; s = {fit.params()['s']:.2f}, "
+          f"pi = {fit.params()['pi']:.3f})")
+    # (a)
+    err_j, err_b, cov_j, cov_b = [], [], [], []
+    unfit = 0
+    for g in fit.groups:
+        m = full.group == g
+        big = m & (full.n >= K)
+        if big.sum() < 10:
+            continue
+        truth = pass_at_k(full.n[big], full.c[big], K).mean()
+        fj = fit.forecast(g, [K], problems=full.problem[big], draws=100)
+        err_j.append(abs(fj.pass_at_k[0] - truth))
+        cov_j.append(fj.low[0] <= truth <= fj.high[0])
+        if baseline:
+            from difficulty.errors import DifficultyError
+            from difficulty.forecast import forecast_pass_at_k
+
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fb = forecast_pass_at_k(EvalCounts(sub.n[big], sub.c[big], problem=sub.problem[big]), [K],
+                                            seed=seed)
+                mid, lo, hi = fb.pass_at_k[0], fb.low[0], fb.high[0]
+            except DifficultyError:  # nothing solved in the subsample: no fit; the per-group answer is 0
+                mid = lo = hi = 0.0
+                unfit += 1
+            err_b.append(abs(mid - truth))
+            cov_b.append(lo <= truth <= hi)
+    print(f"(a) pass@{K} on problems with N >= {K}, {len(err_j)} models: joint MAE {np.mean(err_j):.4f}, 90% coverage "
+          f"{np.mean(cov_j):.0%}" + (f"; per-group default MAE {np.mean(err_b):.4f}, coverage {np.mean(cov_b):.0%}; "
+                                      f"ratio {np.mean(err_j) / np.mean(err_b):.2f} (target <= 0.7, coverage 85-95%); "
+                                      f"{unfit} models without a success in the subsample: per-group forecast 0"
+                                      if baseline else ""))
+    # (b)
+    ppos = {p: i for i, p in enumerate(fit.problems)}
+    gpos = {g: j for j, g in enumerate(fit.groups)}
+    solved = np.zeros((len(fit.groups), len(fit.problems)), bool)
+    seen = np.zeros_like(solved)
+    for g, p, c in zip(sub.group, sub.problem, sub.c):
+        solved[gpos[g], ppos[p]] = c > 0
+        seen[gpos[g], ppos[p]] = True
+    S, L, B, within_j, within_b = [], [], [], [], []
+    for g in fit.groups:
+        m = full.group == g
+        zero = sub.c[m] == 0
+        if not zero.any():
+            continue
+        ps, names = fit.p_solved_within(g, np.maximum(full.n[m] - M, 1), draws=100)
+        lab = full.c[m][zero] > 0
+        sc = ps[zero]
+        j = gpos[g]
+        others = np.array([(solved[:, ppos[p]].sum() - solved[j, ppos[p]]) / max(seen[:, ppos[p]].sum() - 1, 1)
+                           for p in names[zero]])
+        S += sc.tolist()
+        L += lab.tolist()
+        B += others.tolist()
+        within_j.append(auc(sc, lab))
+        within_b.append(auc(others, lab))
+    print(f"(b) {len(S)} unsolved cells ({np.mean(L):.0%} solved in the full data): AUC joint pooled {auc(S, L):.3f}, "
+          f"within-model mean {np.nanmean(within_j):.3f}; baseline (share of other models solving) pooled "
+          f"{auc(B, L):.3f}, within {np.nanmean(within_b):.3f} (target >= 0.75)")
+    # (c)
+    cov = group_covariates(path, "model_nickname", ["params", "train_tokens"])
+    steps = {}
+    for g, v in cov.items():
+        steps.setdefault(v["train_tokens"], []).append(g)
+    hits, hits_b, rows = [], [], []
+    for _step, gs in sorted(steps.items(), key=lambda kv: parse_size(kv[0]))[-holdouts:] if holdouts else []:
+        gs = sorted(gs, key=lambda g: parse_size(cov[g]["params"]))
+        if len(gs) < 3:
+            continue
+        held, nxt = gs[-1], gs[-2]
+        t = time.perf_counter()
+        f = fit_joint(full, covariates=cov, exclude=[held], draws=100, seed=seed)
+        mh, mn = full.group == held, full.group == nxt
+        fc = f.predict_group(cov[held], [100], problems=full.problem[mh], draws=100)
+        truth = pass_at_k(full.n[mh], full.c[mh], 100).mean()
+        base = pass_at_k(full.n[mn], full.c[mn], 100).mean()
+        hits.append(abs(fc.pass_at_k[0] - truth) <= 0.05)
+        hits_b.append(abs(base - truth) <= 0.05)
+        rows.append(f"    {held}: forecast {fc.pass_at_k[0]:.3f} [{fc.low[0]:.3f}, {fc.high[0]:.3f}], "
+                    f"truth {truth:.3f}, "
+                    f"next-largest {nxt} {base:.3f} ({time.perf_counter() - t:.0f} s)")
+    if rows:
+        print(f"(c) leave-largest-out pass@100, {len(hits)} held-out models: within 0.05 joint {np.mean(hits):.0%}, "
+              f"next-largest baseline {np.mean(hits_b):.0%} (target >= 70%)")
+        print("\n".join(rows))
+    return secs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", default="gsm8k,math")
+    ap.add_argument("--holdouts", type=int, default=9, help="checkpoints whose largest model is held out (latest)")
+    ap.add_argument("--skip-baseline", action="store_true")
+    a = ap.parse_args()
+    for name in a.files.split(","):
+        secs = run_file(name, a.holdouts, not a.skip_baseline)
+        print(f"fit time {secs:.1f} s (target <= 60 s)")
+
+
+if __name__ == "__main__":
+    main()

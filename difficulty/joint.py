@@ -1,0 +1,633 @@
+"""One difficulty model for many groups (models, checkpoints) evaluated on the same problems.
+
+Fitting each group alone makes every problem a group never solved look the same. Across groups
+they differ: a problem a larger model solves is likelier to be solvable by a smaller one. The
+joint model (an item-response model with residual heterogeneity and never-solvable problems):
+
+    c_ij ~ Binomial(N_ij, q_ij),   logit q_ij = a_i theta_j - b_i + eps_ij,   eps_ij ~ N(0, s^2)
+
+and with probability pi problem i is never solvable (q_ij = 0 for every group j). Per cell the
+binomial marginal is a 1-D integral over eps, computed by adaptive Gauss-Hermite quadrature at
+the mode of the (log-concave) integrand, vectorised over all cells. Priors (weak, for
+identifiability): theta_j ~ N(0, 3^2) or, with covariates x_j per group, theta_j ~ N(x_j beta,
+tau^2) with beta ~ N(0, 3^2), log tau ~ N(0, 1); log a_i ~ N(0, 0.5^2); b_i ~ N(0, 3^2);
+log s ~ N(0, 1); logit pi ~ Logistic (pi uniform).
+
+The fit is the posterior mode (analytic gradients, L-BFGS-B on all parameters at once) and the
+Laplace approximation around it (analytic Hessian, checked against differences of the gradient).
+Consumers take the frozen :class:`JointFit`: the forecast kernel E[(1 - q_ij)^K | data] per
+cell (the cell's posterior over eps given its own counts and the structured mean, averaged over
+parameter draws), pass@K per group with a band, P(solved within K) per (group, problem), the
+posterior probability that a problem is never solvable, and the forecast for a group left out
+of the fit from its covariates.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import expit, gammaln
+
+from .counts import EvalCounts
+from .errors import DifficultyError
+
+__all__ = ["JointFit", "fit_joint", "log_cell_integral", "cell_log_marginal", "parse_size", "covariate_matrix"]
+
+_GH_T, _GH_W = np.polynomial.hermite.hermgauss(16)
+_LOG_GH_W = np.log(_GH_W) + _GH_T**2
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+PRIOR_THETA = 3.0
+PRIOR_LOG_A = 0.5
+PRIOR_B = 3.0
+PRIOR_LOG_S = 1.0
+PRIOR_BETA = 3.0
+PRIOR_LOG_TAU = 1.0
+
+
+# ------------------------------------------------------------------ the cell integral
+def _mode(c, n, mu, s2, x0=None):
+    """The maximum of h(eta) = c eta - n log(1 + e^eta) - (eta - mu)^2 / (2 s^2) (strictly concave):
+    Newton's method kept inside a bracket of the root of h' (bisection when a step leaves it)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        frac = np.where((c > 0) & (c < n), c / np.where(n > 0, n, 1), 0.5)
+        ell = np.log(frac) - np.log1p(-frac)
+        lo = np.where(c > 0, np.minimum(mu, ell), mu - s2 * n * expit(mu) - 1e-9)
+        hi = np.where(c < n, np.maximum(mu, ell), mu + s2 * n * expit(-mu) + 1e-9)
+        lo = np.where(n == 0, mu, lo)
+        hi = np.where(n == 0, mu, hi)
+        e0 = np.log((c + 0.5) / (n + 1.0)) - np.log1p(-(c + 0.5) / (n + 1.0))
+        info = (n + 1.0) * expit(e0) * expit(-e0)
+        x = np.clip((mu / s2 + info * e0) / (1 / s2 + info) if x0 is None else x0, lo, hi)
+    for _ in range(200):
+        sig = expit(x)
+        g = c - n * sig - (x - mu) / s2
+        hh = n * sig * (1 - sig) + 1 / s2
+        lo = np.where(g > 0, x, lo)
+        hi = np.where(g <= 0, x, hi)
+        new = x + g / hh
+        out = (new <= lo) | (new >= hi)
+        new = np.where(out, 0.5 * (lo + hi), new)
+        done = np.abs(new - x) < 1e-10 * (1 + np.abs(x))
+        x = new
+        if done.all():
+            break
+    sig = expit(x)
+    return x, n * sig * (1 - sig) + 1 / s2
+
+
+def _h(eta, c, n, mu, s2):
+    softplus = np.maximum(eta, 0.0) + np.log1p(np.exp(-np.abs(eta)))
+    return c * eta - n * softplus - 0.5 * (eta - mu) ** 2 / s2
+
+
+def log_cell_integral(c, n, mu, s, moments: bool = False, x0=None):
+    """log of integral q^c (1 - q)^(n - c) N(logit q; mu, s^2) d logit q (no binomial coefficient), by
+    adaptive Gauss-Hermite quadrature (16 nodes at the mode, scaled by the curvature there). With
+    ``moments``: also the posterior nodes eta and their normalised weights (shape + (nodes,)) and the
+    modes (a start for the next call, ``x0``)."""
+    c, n, mu, s = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (c, n, mu, s)))
+    s2 = s * s
+    x, curv = _mode(c, n, mu, s2, x0)
+    sd = 1 / np.sqrt(curv)
+    eta = x[..., None] + math.sqrt(2) * sd[..., None] * _GH_T
+    hx = _h(x, c, n, mu, s2)
+    terms = _LOG_GH_W + _h(eta, c[..., None], n[..., None], mu[..., None], s2[..., None]) - hx[..., None]
+    m = terms.max(axis=-1, keepdims=True)
+    w = np.exp(terms - m)
+    tot = w.sum(axis=-1)
+    val = hx + np.log(tot) + m[..., 0] + np.log(math.sqrt(2) * sd) - np.log(s) - _LOG_SQRT_2PI
+    if not moments:
+        return val
+    return val, eta, w / tot[..., None], x
+
+
+def cell_log_marginal(n, c, mu, s):
+    """log P(c | N) of one cell: C(N, c) times the logit-normal integral."""
+    n = np.asarray(n, dtype=float)
+    c = np.asarray(c, dtype=float)
+    return gammaln(n + 1) - gammaln(c + 1) - gammaln(n - c + 1) + log_cell_integral(c, n, mu, s)
+
+
+# ------------------------------------------------------------------ covariates
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def parse_size(v) -> float:
+    """A size such as 1.4B, 512M, 2e9 or 300 as a number (K, M, B/G, T suffixes)."""
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([kKmMbBgGtT]?)\s*", str(v))
+    if not m:
+        raise DifficultyError(f"covariate value {v!r} is not a number (like 1.4B, 512M or 2e9)")
+    try:
+        return float(m.group(1)) * _SUFFIX[m.group(2).lower()]
+    except ValueError:
+        raise DifficultyError(f"covariate value {v!r} is not a number (like 1.4B, 512M or 2e9)") from None
+
+
+def covariate_matrix(cov: dict, names, center=None):
+    """Design rows per group: log of each covariate (standardised), their pairwise product, and an
+    intercept. ``cov``: {group: {column: value}}. Returns (X, (mean, sd)) for reuse on new groups."""
+    cols = sorted({k for v in cov.values() for k in v})
+    raw = np.array([[math.log(max(parse_size(cov[g][k]), 1e-300)) for k in cols] for g in names])
+    if center is None:
+        mean, sd = raw.mean(axis=0), raw.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        center = (cols, mean, sd)
+    cols, mean, sd = center
+    z = (raw - mean) / sd
+    parts = [np.ones((len(names), 1)), z]
+    if z.shape[1] == 2:
+        parts.append((z[:, 0] * z[:, 1])[:, None])
+    return np.hstack(parts), center
+
+
+# ------------------------------------------------------------------ the posterior
+class _Posterior:
+    """Log posterior and its gradient over the unconstrained vector
+    [theta (J), log a (NI), b (NI), log s, logit pi, beta (P), log tau (if P)]."""
+
+    def __init__(self, gi, gj, n, c, NI, J, X=None):
+        self.gi, self.gj, self.n, self.c, self.NI, self.J = gi, gj, n.astype(float), c.astype(float), NI, J
+        self.X = X
+        self.P = 0 if X is None else X.shape[1]
+        self.size = J + 2 * NI + 2 + (self.P + 1 if self.P else 0)
+        self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.n - self.c + 1)
+        solved = np.bincount(gi, weights=self.c, minlength=NI)
+        self.never = solved == 0  # problems no group solved: the never-solvable branch is possible
+        self._x = None  # the cells' modes at the last call: the start of the next (the optimiser moves little)
+
+    def unpack(self, z):
+        J, NI = self.J, self.NI
+        th, la, b = z[:J], z[J:J + NI], z[J + NI:J + 2 * NI]
+        ls, lp = z[J + 2 * NI], z[J + 2 * NI + 1]
+        beta = z[J + 2 * NI + 2:J + 2 * NI + 2 + self.P]
+        lt = z[-1] if self.P else None
+        return th, la, b, ls, lp, beta, lt
+
+    def __call__(self, z, grad=True):
+        th, la, b, ls, lp, beta, lt = self.unpack(z)
+        a, s = np.exp(la), math.exp(ls)
+        gi, gj = self.gi, self.gj
+        mu = a[gi] * th[gj] - b[gi]
+        val, eta, w, self._x = log_cell_integral(self.c, self.n, mu, s, moments=True, x0=self._x)
+        S = np.bincount(gi, weights=val + self.log_coef, minlength=self.NI)
+        log_pi, log_1mpi = -np.logaddexp(0, -lp), -np.logaddexp(0, lp)
+        with np.errstate(divide="ignore"):
+            alt = np.where(self.never, log_pi, -np.inf)
+        L = np.logaddexp(log_1mpi + S, alt)
+        rho = np.exp(log_1mpi + S - L)  # P(solvable | data)
+        lp_val = L.sum() + log_pi + log_1mpi  # logistic prior on logit pi
+        lp_val += -0.5 * np.sum(la**2) / PRIOR_LOG_A**2 - 0.5 * np.sum(b**2) / PRIOR_B**2
+        lp_val += -0.5 * ls**2 / PRIOR_LOG_S**2
+        if self.P:
+            tau = math.exp(lt)
+            r = th - self.X @ beta
+            lp_val += -0.5 * np.sum(r**2) / tau**2 - self.J * lt - 0.5 * np.sum(beta**2) / PRIOR_BETA**2
+            lp_val += -0.5 * lt**2 / PRIOR_LOG_TAU**2
+        else:
+            lp_val += -0.5 * np.sum(th**2) / PRIOR_THETA**2
+        if not grad:
+            return lp_val
+        d = eta - mu[:, None]
+        dmu = (w * d).sum(-1) / s**2
+        dls = (w * d * d).sum(-1) / s**2 - 1.0  # d/d log s
+        g_mu = rho[gi] * dmu
+        gth = np.bincount(gj, weights=g_mu * a[gi], minlength=self.J)
+        gla = a * np.bincount(gi, weights=g_mu * th[gj], minlength=self.NI) - la / PRIOR_LOG_A**2
+        gb = -np.bincount(gi, weights=g_mu, minlength=self.NI) - b / PRIOR_B**2
+        gls = np.sum(rho[gi] * dls) - ls / PRIOR_LOG_S**2
+        pi = math.exp(log_pi)
+        glp = np.sum((1 - rho) - pi) + (1 - 2 * pi)
+        out = [gth, gla, gb, [gls, glp]]
+        if self.P:
+            gth -= r / tau**2
+            out.append(self.X.T @ r / tau**2 - beta / PRIOR_BETA**2)
+            out.append([np.sum(r**2) / tau**2 - self.J - lt / PRIOR_LOG_TAU**2])
+        else:
+            gth -= th / PRIOR_THETA**2
+        return lp_val, np.concatenate([np.atleast_1d(np.asarray(o, dtype=float)) for o in out])
+
+    def hessian(self, z):
+        """The Hessian of the log posterior, analytic: per cell the posterior (co)variances of eta - mu
+        and (eta - mu)^2 give the second derivatives of log P(c | N) in (mu, log s), chained to the
+        parameters; the never-solvable mixture adds rho (1 - rho) times the outer product of each
+        problem's gradient."""
+        th, la, b, ls, lp, beta, lt = self.unpack(z)
+        a, s = np.exp(la), math.exp(ls)
+        gi, gj, J, NI = self.gi, self.gj, self.J, self.NI
+        mu = a[gi] * th[gj] - b[gi]
+        val, eta, w, _ = log_cell_integral(self.c, self.n, mu, s, moments=True, x0=self._x)
+        S = np.bincount(gi, weights=val + self.log_coef, minlength=NI)
+        log_pi, log_1mpi = -np.logaddexp(0, -lp), -np.logaddexp(0, lp)
+        with np.errstate(divide="ignore"):
+            alt = np.where(self.never, log_pi, -np.inf)
+        L = np.logaddexp(log_1mpi + S, alt)
+        rho = np.exp(log_1mpi + S - L)
+        pi = math.exp(log_pi)
+        d = eta - mu[:, None]
+        e1, e2 = (w * d).sum(-1), (w * d * d).sum(-1)
+        v11 = (w * (d - e1[:, None]) ** 2).sum(-1)
+        v12 = (w * (d - e1[:, None]) * (d * d - e2[:, None])).sum(-1)
+        v22 = (w * (d * d - e2[:, None]) ** 2).sum(-1)
+        s2 = s * s
+        d1, dls = e1 / s2, e2 / s2 - 1.0
+        hmm = v11 / s2**2 - 1 / s2
+        hml = v12 / s2**2 - 2 * e1 / s2
+        hll = v22 / s2**2 - 2 * e2 / s2
+        A, T = a[gi], th[gj]
+        idx = [gj, J + gi, J + NI + gi, np.full(gi.size, J + 2 * NI)]
+        jac = [A, A * T, -np.ones(gi.size)]  # d mu / d (theta, log a, b)
+        P = self.size
+        H = np.zeros((P, P))
+        r = rho[gi]
+        local = np.empty((gi.size, 4, 4))
+        for x in range(3):
+            for y in range(3):
+                local[:, x, y] = hmm * jac[x] * jac[y]
+            local[:, x, 3] = local[:, 3, x] = hml * jac[x]
+        local[:, 3, 3] = hll
+        local[:, 0, 1] += d1 * A  # d2 mu / d theta d log a
+        local[:, 1, 0] += d1 * A
+        local[:, 1, 1] += d1 * A * T  # d2 mu / d log a^2
+        for x in range(4):
+            for y in range(4):
+                np.add.at(H, (idx[x], idx[y]), r * local[:, x, y])
+        mix = rho * (1 - rho)
+        if np.any(mix > 0):
+            G = np.zeros((NI, P))
+            grads = [d1 * A, d1 * A * T, -d1, dls]
+            for x in range(4):
+                np.add.at(G, (gi, idx[x]), grads[x])
+            H += (G * mix[:, None]).T @ G
+            H[:, J + 2 * NI + 1] -= G.T @ mix
+            H[J + 2 * NI + 1, :] -= G.T @ mix
+        ilp = J + 2 * NI + 1
+        H[ilp, ilp] += mix.sum() - NI * pi * (1 - pi) - 2 * pi * (1 - pi)
+        H[np.arange(J, J + NI), np.arange(J, J + NI)] -= 1 / PRIOR_LOG_A**2
+        H[np.arange(J + NI, J + 2 * NI), np.arange(J + NI, J + 2 * NI)] -= 1 / PRIOR_B**2
+        H[J + 2 * NI, J + 2 * NI] -= 1 / PRIOR_LOG_S**2
+        if self.P:
+            tau2 = math.exp(2 * lt)
+            res = th - self.X @ beta
+            ib = np.arange(J + 2 * NI + 2, J + 2 * NI + 2 + self.P)
+            H[np.arange(J), np.arange(J)] -= 1 / tau2
+            H[np.ix_(np.arange(J), ib)] += self.X / tau2
+            H[np.ix_(ib, np.arange(J))] += self.X.T / tau2
+            H[np.ix_(ib, ib)] -= self.X.T @ self.X / tau2 + np.eye(self.P) / PRIOR_BETA**2
+            H[:J, -1] += 2 * res / tau2
+            H[-1, :J] += 2 * res / tau2
+            H[ib, -1] -= 2 * self.X.T @ res / tau2
+            H[-1, ib] -= 2 * self.X.T @ res / tau2
+            H[-1, -1] += -2 * np.sum(res**2) / tau2 - 1 / PRIOR_LOG_TAU**2
+        else:
+            H[np.arange(J), np.arange(J)] -= 1 / PRIOR_THETA**2
+        return H
+
+    def initial(self):
+        ell = np.log((self.c + 0.5) / (self.n + 1)) - np.log1p(-(self.c + 0.5) / (self.n + 1))
+        cnt_j = np.bincount(self.gj, minlength=self.J)
+        th = np.bincount(self.gj, weights=ell, minlength=self.J) / np.maximum(cnt_j, 1)
+        th = th - th.mean()
+        sd = th.std()
+        th = th / (sd if sd > 0 else 1.0)
+        cnt_i = np.bincount(self.gi, minlength=self.NI)
+        b = -np.bincount(self.gi, weights=ell - th[self.gj], minlength=self.NI) / np.maximum(cnt_i, 1)
+        z = np.concatenate([th, np.zeros(self.NI), b, [0.0, math.log((self.never.mean() + 0.02) / 1.0)]])
+        if self.P:
+            beta = np.linalg.lstsq(self.X, th, rcond=None)[0]
+            z = np.concatenate([z, beta, [0.0]])
+        return z
+
+    def bounds(self):
+        J, NI = self.J, self.NI
+        bd = [(-30, 30)] * J + [(-4, 4)] * NI + [(-40, 40)] * NI + [(-6, 3), (-15, 15)]
+        if self.P:
+            bd += [(-30, 30)] * self.P + [(-6, 3)]
+        return bd
+
+
+# ------------------------------------------------------------------ the frozen fit
+@dataclass(frozen=True, eq=False)
+class JointFit:
+    """A joint fit over groups x problems: the posterior mode, its Laplace covariance (unconstrained
+    coordinates) and parameter draws from it; the table it was fitted to (cells ``gi``, ``gj``,
+    ``n``, ``c``); the group and problem names; covariates when the fit had them."""
+
+    groups: tuple
+    problems: tuple
+    gi: np.ndarray
+    gj: np.ndarray
+    n: np.ndarray
+    c: np.ndarray
+    estimate: np.ndarray
+    covariance: np.ndarray
+    draws: np.ndarray
+    log_posterior: float
+    level: float = 0.9
+    design: np.ndarray | None = None
+    center: tuple | None = None
+    diagnostics: dict = field(default_factory=dict)
+
+    # -- parameters
+    @property
+    def _post(self):
+        return _Posterior(self.gi, self.gj, self.n, self.c, len(self.problems), len(self.groups), self.design)
+
+    def params(self, z=None) -> dict:
+        th, la, b, ls, lp, beta, lt = self._post.unpack(self.estimate if z is None else z)
+        out = {"theta": th, "a": np.exp(la), "b": b, "s": math.exp(ls), "pi": float(expit(lp))}
+        if self.design is not None:
+            out["beta"], out["tau"] = beta, math.exp(lt)
+        return out
+
+    def _draw_parts(self, draws):
+        post = self._post
+        Z = self.draws[:draws] if draws else self.draws
+        J, NI = post.J, post.NI
+        th, a, b = Z[:, :J], np.exp(Z[:, J:J + NI]), Z[:, J + NI:J + 2 * NI]
+        s, pi = np.exp(Z[:, J + 2 * NI]), expit(Z[:, J + 2 * NI + 1])
+        return Z, th, a, b, s, pi
+
+    def _never(self, Z, a, th, b, s, pi):
+        """P(problem never solvable | data) per draw: (D, NI), computed once per set of draws."""
+        cache = self.__dict__.setdefault("_never_cache", {})
+        key = Z.shape[0]
+        if key not in cache:
+            cache[key] = self._never_at(a, th, b, s, pi)
+        return cache[key]
+
+    def _never_at(self, a, th, b, s, pi):
+        post = self._post
+        mu = a[:, post.gi] * th[:, post.gj] - b[:, post.gi]
+        val = log_cell_integral(post.c, post.n, mu, s[:, None]) + post.log_coef
+        S = np.stack([np.bincount(post.gi, weights=v, minlength=post.NI) for v in val])
+        with np.errstate(divide="ignore"):
+            alt = np.where(post.never, np.log(pi)[:, None], -np.inf)
+        solv = np.log1p(-pi)[:, None] + S
+        return np.exp(alt - np.logaddexp(solv, alt))
+
+    def _group_index(self, group) -> int:
+        try:
+            return self.groups.index(str(group))
+        except ValueError:
+            raise DifficultyError(f"group {group!r} is not in the joint fit (groups: "
+                                  f"{', '.join(self.groups[:8])}{', ...' if len(self.groups) > 8 else ''})") from None
+
+    # -- the forecast kernel
+    def _kernel(self, j_cells, n, c, theta_j, a, b, s, k):
+        """log E[(1 - q)^K | cell data, params] per draw and cell and K: (D, cells, K)."""
+        mu = a[:, j_cells] * theta_j[:, None] - b[:, j_cells]  # (D, cells)
+        s_ = s[:, None]
+        base = log_cell_integral(c, n, mu, s_)
+        kk = np.asarray(k, dtype=float)
+        out = np.empty(mu.shape + (kk.size,))
+        for t, K in enumerate(kk):
+            out[..., t] = log_cell_integral(c, n + K, mu, s_) - base
+        return np.minimum(out, 0.0)
+
+    def unsolved_after(self, group, k, draws: int | None = None):
+        """E[(1 - q_ij)^K | data] for every problem of ``group`` (the never-solvable mass included),
+        per parameter draw: (D, problems, K), with the problems' indices."""
+        j = self._group_index(group)
+        Z, th, a, b, s, pi = self._draw_parts(draws)
+        sel = self.gj == j
+        cells_i = self.gi[sel]
+        r = self._never(Z, a, th, b, s, pi)[:, cells_i]  # (D, cells)
+        lk = self._kernel(cells_i, self.n[sel], self.c[sel], th[:, j], a, b, s, k)
+        return r[..., None] + (1 - r[..., None]) * np.exp(lk), cells_i
+
+    def forecast(self, group, k, level: float | None = None, draws: int | None = None, seed=0, problems=None):
+        """pass@K of ``group``'s problems (or the named subset ``problems``) with a band at ``level``:
+        parameter draws, plus each problem's spread of q around its posterior mean (as the per-group
+        forecast does)."""
+        from .forecast import _check_k
+
+        k = _check_k(k)
+        level = level or self.level
+        U, cells_i = self.unsolved_after(group, np.concatenate([k, 2 * k]), draws)
+        if problems is not None:
+            keep = np.isin(np.asarray(self.problems, dtype=object)[cells_i], np.asarray(problems, dtype=object))
+            if not keep.any():
+                raise DifficultyError(f"none of the named problems is in group {group!r}")
+            U = U[:, keep]
+        return self._band(U, k, level, seed, "problems")
+
+    def _band(self, U, k, level, seed, target):
+        from .forecast import Forecast
+
+        m1, m2 = U[..., :k.size], U[..., k.size:]
+        npb = U.shape[1]
+        mean = 1 - m1.mean(axis=1)
+        sd = np.sqrt(np.clip(m2 - m1**2, 0, None).sum(axis=1)) / npb
+        rng = np.random.default_rng(seed)
+        vals = np.clip(mean + sd * rng.standard_normal(mean.shape), 0, 1)
+        lo, mid, hi = np.quantile(vals, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
+        return Forecast(k, mid, lo, hi, level, "joint", "laplace", target,
+                        fit={"model": "joint", "method": "laplace", **{kk: v for kk, v in self.diagnostics.items()
+                                                                      if isinstance(v, (int, float, str))}})
+
+    def forecast_all(self, k, level=None, draws=None, seed=0) -> dict:
+        return {g: self.forecast(g, k, level, draws, seed) for g in self.groups}
+
+    def p_solved_within(self, group, budget, draws: int | None = None):
+        """P(solved within ``budget`` more attempts) per problem of ``group`` (posterior mean over draws),
+        and the problem names. ``budget`` may be one number or one per problem of the group."""
+        j = self._group_index(group)
+        sel = self.gj == j
+        budget = np.broadcast_to(np.asarray(budget, dtype=float), (int(sel.sum()),))
+        Z, th, a, b, s, pi = self._draw_parts(draws)
+        cells_i = self.gi[sel]
+        r = self._never(Z, a, th, b, s, pi)[:, cells_i]
+        mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
+        n, c = self.n[sel], self.c[sel]
+        lk = np.minimum(log_cell_integral(c, n + budget, mu, s[:, None]) - log_cell_integral(c, n, mu, s[:, None]), 0)
+        p = (1 - r) * -np.expm1(lk)
+        return p.mean(axis=0), np.asarray(self.problems, dtype=object)[cells_i]
+
+    def p_never_solvable(self, draws: int | None = None) -> dict:
+        """Posterior probability that each problem is never solvable: {problem: P}."""
+        Z, th, a, b, s, pi = self._draw_parts(draws)
+        r = self._never(Z, a, th, b, s, pi).mean(axis=0)
+        return dict(zip(self.problems, r.tolist()))
+
+    def problem_table(self, group, budget: float, band=(0.5, 0.99), level: float | None = None,
+                      draws: int = 100):
+        """Per problem of ``group``: n, c, P(solved within ``budget``) with its interval at ``level``, the
+        posterior probability that q lies in [q_lo, q_hi] (the window where P(solved within budget)
+        is in ``band``), the posterior mean of q, and P(never solvable). A pandas DataFrame."""
+        import pandas as pd
+
+        level = level or self.level
+        K = float(budget)
+        lo_b, hi_b = band
+        q_lo = -math.expm1(math.log1p(-lo_b) / K)
+        q_hi = -math.expm1(math.log1p(-hi_b) / K) if hi_b < 1 else 1.0
+        j = self._group_index(group)
+        sel = self.gj == j
+        Z, th, a, b, s, pi = self._draw_parts(draws)
+        cells_i = self.gi[sel]
+        n, c = self.n[sel], self.c[sel]
+        r = self._never(Z, a, th, b, s, pi)[:, cells_i]
+        mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
+        s_ = s[:, None]
+        # each cell's posterior of eta = logit q on a sinh-spaced grid around its mode (narrow peak, wide tail)
+        x, curv = _mode(c, n, mu, s_**2)
+        sd = 1 / np.sqrt(curv)
+        umax = np.arcsinh(12 * np.maximum(s_, sd) / sd)
+        u = np.linspace(-1, 1, 401)
+        eta = x[..., None] + sd[..., None] * np.sinh(u * umax[..., None])
+        jac = sd[..., None] * np.cosh(u * umax[..., None]) * umax[..., None]
+        lw = _h(eta, c[:, None], n[:, None], mu[..., None], (s_**2)[..., None]) + np.log(jac)
+        w = np.exp(lw - lw.max(axis=-1, keepdims=True))
+        w /= w.sum(axis=-1, keepdims=True)
+        q = expit(eta)
+        cdf_cell = np.cumsum(w, axis=-1)  # at the grid points, per draw
+        q_mean = ((1 - r) * (w * q).sum(-1)).mean(axis=0)
+        lk = np.minimum(log_cell_integral(c, n + K, mu, s_) - log_cell_integral(c, n, mu, s_), 0)
+        p_solve_d = (1 - r) * -np.expm1(lk)
+        # P(q in window) per draw, then the mixture over draws
+        with np.errstate(divide="ignore"):
+            e_lo = math.log(q_lo) - math.log1p(-q_lo)
+            e_hi = math.log(q_hi) - math.log1p(-q_hi) if q_hi < 1 else np.inf
+        inside = (w * ((eta >= e_lo) & (eta <= e_hi))).sum(-1)
+        p_in = ((1 - r) * inside).mean(axis=0)
+        # quantiles of q under the mixture over draws (with the never-solvable mass at q = 0)
+        grid = np.concatenate([[0.0], np.logspace(-12, 0, 601)])
+        lg = np.log(np.maximum(grid, 1e-300)) - np.log1p(-np.minimum(grid, 1 - 1e-16))
+        cdf = np.zeros((cells_i.size, grid.size))
+        for d in range(eta.shape[0]):
+            for t in range(cells_i.size):
+                cdf[t] += r[d, t] + (1 - r[d, t]) * np.interp(lg, eta[d, t], cdf_cell[d, t], left=0.0, right=1.0)
+        cdf /= eta.shape[0]
+        cdf[:, 0] = r.mean(axis=0)
+        cdf = np.maximum.accumulate(cdf, axis=1)
+
+        def quant(p):
+            idx = np.argmax(cdf >= p, axis=1)
+            return np.where(cdf[:, -1] >= p, grid[idx], 1.0)
+
+        ql, qh = quant(0.5 - level / 2), quant(0.5 + level / 2)
+        to_solve = lambda qq: -np.expm1(K * np.log1p(-np.clip(qq, 0, 1 - 1e-16)))  # noqa: E731
+        return pd.DataFrame({
+            "problem": np.asarray(self.problems, dtype=object)[cells_i], "n": n.astype(np.int64),
+            "c": c.astype(np.int64), "q_mean": q_mean, "q_low": ql, "q_high": qh,
+            "p_solve_within_budget": p_solve_d.mean(axis=0),
+            "p_solve_within_budget_low": to_solve(ql), "p_solve_within_budget_high": to_solve(qh),
+            "p_in_band": p_in, "p_never": r.mean(axis=0)})
+
+    # -- a group left out of the fit
+    def predict_group(self, covariates: dict, k, problems=None, level: float | None = None,
+                      draws: int | None = None, seed=0):
+        """pass@K of a group not in the fit, from its covariates ({column: value}): theta ~ N(x beta,
+        tau^2) at each parameter draw, each problem's q from the prior of its cell, averaged over the
+        problems (all of the fit's, or the named ones)."""
+        from .forecast import _check_k
+
+        if self.design is None:
+            raise DifficultyError("predicting a group needs a joint fit with covariates (--covariates)")
+        k = _check_k(k)
+        level = level or self.level
+        X, _ = covariate_matrix({"new": covariates}, ["new"], self.center)
+        Z, th, a, b, s, pi = self._draw_parts(draws)
+        post = self._post
+        beta = Z[:, post.J + 2 * post.NI + 2:post.J + 2 * post.NI + 2 + post.P]
+        tau = np.exp(Z[:, -1])
+        rng = np.random.default_rng(seed)
+        th_new = beta @ X[0] + tau * rng.standard_normal(len(Z))
+        idx = np.arange(post.NI)
+        if problems is not None:
+            pos = {p: i for i, p in enumerate(self.problems)}
+            idx = np.array([pos[str(p)] for p in problems if str(p) in pos], dtype=int)
+            if idx.size == 0:
+                raise DifficultyError("none of the named problems is in the joint fit")
+        r = self._never(Z, a, th, b, s, pi)[:, idx]
+        zeros = np.zeros(idx.size)
+        lk = self._kernel(idx, zeros, zeros, th_new, a, b, s, np.concatenate([k, 2 * k]))
+        U = r[..., None] + (1 - r[..., None]) * np.exp(lk)
+        return self._band(U, k, level, seed, "problems")
+
+    def to_dict(self) -> dict:
+        p = self.params()
+        out = {"model": "joint", "method": "laplace", "groups": len(self.groups), "problems": len(self.problems),
+               "s": p["s"], "pi": p["pi"], "theta": dict(zip(self.groups, p["theta"].tolist())),
+               "log_posterior": self.log_posterior}
+        if self.design is not None:
+            out["beta"], out["tau"] = p["beta"].tolist(), p["tau"]
+        out["diagnostics"] = dict(self.diagnostics)
+        return out
+
+
+# ------------------------------------------------------------------ fitting
+def _hessian(post, z, h=1e-5):
+    """Forward differences of the analytic gradient, symmetrised."""
+    P = z.size
+    H = np.empty((P, P))
+    g0 = post(z)[1]
+    for k in range(P):
+        e = np.zeros(P)
+        e[k] = h
+        H[:, k] = (post(z + e)[1] - g0) / h
+    return 0.5 * (H + H.T)
+
+
+def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float = 0.9, draws: int = 200,
+              seed=0, exclude=()) -> JointFit:
+    """Fit the joint model to grouped per-problem counts (``counts.group`` and ``counts.problem`` set).
+    ``covariates``: {group: {column: value}} for theta's regression (log of each, standardised, with
+    their product). ``exclude``: groups left out of the fit (to forecast them by predict_group)."""
+    import time
+
+    from scipy.optimize import minimize
+
+    if counts.group is None:
+        raise DifficultyError("the joint model needs a group column (--group-col), e.g. the model name")
+    if counts.problem is None:
+        raise DifficultyError("the joint model needs a problem id column (--problem-col) shared by the groups")
+    keep = ~np.isin(counts.group.astype(str), [str(g) for g in exclude])
+    grp = counts.group.astype(str)[keep]
+    prob = counts.problem.astype(str)[keep]
+    groups = tuple(dict.fromkeys(grp.tolist()))
+    problems = tuple(dict.fromkeys(prob.tolist()))
+    if len(groups) < 2:
+        raise DifficultyError(f"the joint model needs at least two groups, got {len(groups)}"
+                              + (f" ({groups[0]!r})" if groups else ""))
+    gpos = {g: i for i, g in enumerate(groups)}
+    ppos = {p: i for i, p in enumerate(problems)}
+    gj = np.array([gpos[g] for g in grp], dtype=np.int64)
+    gi = np.array([ppos[p] for p in prob], dtype=np.int64)
+    n, c = counts.n[keep].astype(float), counts.c[keep].astype(float)
+    X = center = None
+    if covariates is not None:
+        missing = [g for g in groups if g not in covariates]
+        if missing:
+            raise DifficultyError(f"no covariates for group {missing[0]!r}")
+        X, center = covariate_matrix(covariates, groups)
+    post = _Posterior(gi, gj, n, c, len(problems), len(groups), X)
+    t0 = time.perf_counter()
+
+    def neg(z):
+        v, g = post(z)
+        return -v, -g
+
+    res = minimize(neg, post.initial(), jac=True, method="L-BFGS-B", bounds=post.bounds(),
+                   options={"maxiter": 2000, "maxfun": 4000, "ftol": 1e-10, "gtol": 1e-5, "maxcor": 30})
+    z = res.x
+    t_opt = time.perf_counter() - t0
+    post(z)  # the modes at z: the start of the Hessian's cells
+    H = -post.hessian(z)
+    vals, vecs = np.linalg.eigh(H)
+    vals = np.maximum(vals, 1e-6)
+    cov = (vecs / vals) @ vecs.T
+    rng = np.random.default_rng(seed)
+    Zd = z + (rng.standard_normal((draws, z.size)) / np.sqrt(vals)) @ vecs.T
+    lo, hi = np.array(post.bounds()).T
+    Zd = np.clip(Zd, lo, hi)
+    diag = {"converged": bool(res.success), "iterations": int(res.nit), "evaluations": int(res.nfev),
+            "seconds_optimise": round(t_opt, 3), "seconds": round(time.perf_counter() - t0, 3),
+            "cells": int(n.size)}
+    if not res.success:
+        diag["message"] = str(res.message)
+    return JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(-res.fun), level, X, center, diag)
