@@ -204,7 +204,7 @@ def test_default_forecast_band_covers_these_problems_far_beyond_n():
         sim = simulate_counts(model, 128, 100, seed=100 + seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            f = forecast_pass_at_k(sim.counts, [1e4], seed=seed, draws=300)
+            f = forecast_pass_at_k(sim.counts, [1e4], seed=seed, draws=300, **DEFAULT_FORECAST)
         truth = np.mean(1 - sim.p ** 1e4)
         hits += bool(f.low[0] <= truth <= f.high[0])
         assert f.method == "mcmc" and f.low[0] <= f.pass_at_k[0] <= f.high[0]
