@@ -25,8 +25,8 @@ def add_parser(subparsers) -> None:
                     example="difficulty forecast results.csv --k 1000,10000,100000 --json")
     add_data_args(p)
     p.add_argument("--k", required=True, help="comma-separated k (any size)")
-    p.add_argument("--model", default=None, help="model for --method mle/mcmc (default kumaraswamy); 'average': the Kumaraswamy and "
-                   "zero-inflated Beta posteriors weighted by leave-one-problem-out")
+    p.add_argument("--model", default=None, help="model for --method mle/mcmc (default kumaraswamy); 'average': "
+                   "the Kumaraswamy and zero-inflated Beta posteriors weighted by leave-one-problem-out")
     p.add_argument("--method", choices=["selfcheck", "mle", "mcmc", "lsq", "loglog"], default=None,
                    help="default selfcheck (with --model alone: mcmc)")
     p.add_argument("--sampler", choices=["auto", "importance", "emcee"], default="auto",
