@@ -4,10 +4,10 @@ The data know pass@k exactly up to k = min N (the unbiased estimator). So, befor
 each candidate forecaster is put through the same test on a smaller scale (a self-backtest):
 
 1. subsample every problem's attempts without replacement to m = k0 / r (c' ~ Hypergeometric(N_i, c_i, m),
-   exact), for ratios r in ``ratios`` (10 and 100 where m >= 10), ``replicates`` seeded draws each;
+   exact), for ratios r in ``ratios`` (10 and 100 where m >= 20; with fewer attempts, the one ratio that leaves m = 20), ``replicates`` seeded draws each;
 2. forecast pass@k0 (k0 = min N) from the subsample with every candidate and compare with the unbiased
    pass@k0 of the full data;
-3. score each candidate by the root mean square of those errors (the largest ratio counting double) and
+3. score each candidate by the root mean square of those errors over every run and
    weight the candidates by softmax(-score / T), T = max(0.01, score of the best / 2);
 4. forecast pass@k from the full data with every candidate that has weight, and mix: the point is the
    weighted mean, the band the weighted mixture of the candidates' bands, widened to at least
@@ -39,7 +39,7 @@ SELFCHECK_CANDIDATES = {
     "kumaraswamy": ("mle", "kumaraswamy"),
     "loglog": ("loglog", None),
 }
-MIN_ATTEMPTS = 10  # a subsample of fewer attempts per problem says too little about shape to score a fit
+MIN_ATTEMPTS = 20  # a subsample of fewer attempts per problem says too little about shape to score a fit
 WARN_FACTOR = 100  # warn when k / N goes beyond this many times the largest ratio checked
 
 
@@ -73,8 +73,10 @@ def self_backtest(counts: EvalCounts, candidates=tuple(SELFCHECK_CANDIDATES), ra
     truth = float(np.mean(pass_at_k(counts.n, counts.c, k0)))
     rows = []
     rng = np.random.default_rng(seed)
+    ratios = [r for r in ratios if k0 // r >= MIN_ATTEMPTS] or (
+        [k0 / MIN_ATTEMPTS] if k0 >= 2 * MIN_ATTEMPTS else [])  # too few attempts for 10: the largest ratio there is
     for r in ratios:
-        m = k0 // r
+        m = int(k0 // r)
         if m < MIN_ATTEMPTS:
             continue
         for rep in range(replicates):
@@ -94,7 +96,7 @@ def self_backtest(counts: EvalCounts, candidates=tuple(SELFCHECK_CANDIDATES), ra
     score = {}
     for name in candidates:
         e = np.array([r[name] for r in rows], dtype=float)
-        w = np.array([2.0 if r["ratio"] == ratio_max else 1.0 for r in rows])
+        w = np.ones(len(rows))
         # a candidate that could not forecast (e.g. nothing solved in the subsample) scores as if it said 0
         e = np.where(np.isnan(e), -truth, e)
         score[name] = float(np.sqrt(np.sum(w * e**2) / w.sum()))

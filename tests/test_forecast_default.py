@@ -80,13 +80,13 @@ def test_ceiling_and_warning():
 
 
 def test_no_check_possible_is_said():
-    """N = 8 attempts per problem: no subsample of >= 10 attempts exists, so nothing is checked; the
+    """N = 30 attempts per problem: no subsample of >= 20 attempts at a ratio of 2 or more exists, so nothing is checked; the
     forecast says so and its band reaches at least 0.1 z either side of it (within [0, 1])."""
     rng = np.random.default_rng(1)
     q = rng.beta(0.5, 3.0, 64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        f = forecast_selfcheck(_sim(q, 8, 2), [80], candidates=("beta", "loglog"))
+        f = forecast_selfcheck(_sim(q, 30, 2), [300], candidates=("beta", "loglog"))
     assert f.selfcheck["runs"] == []
     assert any("too few attempts" in w for w in f.warnings)
     z = 1.6448536269514722  # the 95% normal quantile: a 90% band
