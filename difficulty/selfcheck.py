@@ -4,7 +4,8 @@ The data know pass@k exactly up to k = min N (the unbiased estimator). So, befor
 each candidate forecaster is put through the same test on a smaller scale (a self-backtest):
 
 1. subsample every problem's attempts without replacement to m = k0 / r (c' ~ Hypergeometric(N_i, c_i, m),
-   exact), for ratios r in ``ratios`` (10 and 100 where m >= 20; with fewer attempts, the one ratio that leaves m = 20), ``replicates`` seeded draws each;
+   exact), for ratios r in ``ratios`` (10 and 100 where m >= 20; with fewer attempts, the one ratio that
+   leaves m = 20, if it is at least 2), ``replicates`` seeded draws each;
 2. forecast pass@k0 (k0 = min N) from the subsample with every candidate and compare with the unbiased
    pass@k0 of the full data;
 3. score each candidate by the root mean square of those errors over every run and

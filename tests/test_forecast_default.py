@@ -80,8 +80,8 @@ def test_ceiling_and_warning():
 
 
 def test_no_check_possible_is_said():
-    """N = 30 attempts per problem: no subsample of >= 20 attempts at a ratio of 2 or more exists, so nothing is checked; the
-    forecast says so and its band reaches at least 0.1 z either side of it (within [0, 1])."""
+    """N = 30 attempts per problem: no subsample of >= 20 attempts at a ratio of 2 or more exists, so
+    nothing is checked; the forecast says so and its band reaches at least 0.1 z either side of it (within [0, 1])."""
     rng = np.random.default_rng(1)
     q = rng.beta(0.5, 3.0, 64)
     with warnings.catch_warnings():
