@@ -130,8 +130,13 @@ def main():
     ap.add_argument("--forecasters", default=",".join(FORECASTERS))
     ap.add_argument("--datasets", default="pythia-gsm8k,pythia-math,jailbreak,logit-normal,beta-mixture")
     ap.add_argument("--out", default=None, help="write every run as CSV")
+    ap.add_argument("--summarize", default=None, help="only print the table and targets of a CSV written by --out")
     a = ap.parse_args()
     names = a.forecasters.split(",")
+    if a.summarize:
+        df = pd.read_csv(a.summarize)
+        summarize(df, [n for n in names if n in set(df.forecaster)])
+        return
     ms = [int(x) for x in a.ms.split(",")]
     rows = []
     t0 = time.perf_counter()
@@ -147,11 +152,15 @@ def main():
             runs = generated_runs(ds, a.reps, rng)
         for i, (run, sub, K, truth) in enumerate(runs):
             rows += _score(ds, run, sub, K, truth, names, i)
+            if a.out:  # every run as it ends, so that an interrupted benchmark leaves its figures
+                pd.DataFrame(rows).to_csv(a.out, index=False)
             print(f"  {ds} {run}: truth {truth:.3f} " + ", ".join(
                 f"{r['forecaster']} {r['forecast']:.3f}" for r in rows[-len(names):]), flush=True)
-    df = pd.DataFrame(rows)
-    if a.out:
-        df.to_csv(a.out, index=False)
+    summarize(pd.DataFrame(rows), names, t0)
+
+
+def summarize(df, names, t0=None):
+    """The side-by-side table and the targets, from every run (also from a CSV of an interrupted run)."""
     df["err"] = df.forecast - df.truth
     df["abs"] = df.err.abs()
     df["covered"] = (df.low <= df.truth) & (df.truth <= df.high)
@@ -159,7 +168,8 @@ def main():
     table = df.groupby(["dataset", "forecaster"], sort=False).agg(
         mae=("abs", "mean"), bias=("err", "mean"), coverage=("covered", "mean"), width=("width", "mean"),
         runs=("truth", "size"), failed=("forecast", lambda s: int(s.isna().sum())), sec=("seconds", "mean"))
-    print(f"\n{len(df.run.unique())} runs, {time.perf_counter() - t0:.0f} s")
+    took = f", {time.perf_counter() - t0:.0f} s" if t0 is not None else ""
+    print(f"\n{df.groupby(['dataset', 'run']).ngroups} runs{took}")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     real = [d for d in ("pythia-gsm8k", "pythia-math", "jailbreak") if d in df.dataset.unique()]
     gen = [d for d in ("logit-normal", "beta-mixture") if d in df.dataset.unique()]
