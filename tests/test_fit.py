@@ -191,7 +191,7 @@ def test_forecast_band_covers_model_truth_for_new_problems():
 
 @pytest.mark.slow
 def test_default_forecast_band_covers_these_problems_far_beyond_n():
-    """The default forecaster (Kumaraswamy posterior) at k = 100 N on sparse data (few problems
+    """The posterior forecaster (the former default, Kumaraswamy posterior) at k = 100 N on sparse data (few problems
     solved, as in the real backtests): the 90% band holds the problems' own pass@k, computed from
     their simulated q_i, in at least 7 of 10 datasets (binomial(10, 0.9) falls below 7 with
     probability 0.013)."""
