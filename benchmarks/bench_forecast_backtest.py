@@ -9,10 +9,11 @@ scored against the truth):
   hypergeometric (without replacement) and the truth the unbiased pass@K of all attempts.
 * ``jailbreak`` (best-of-N jailbreaking): attempts stop adaptively (batches of 60 until a success), so
   only the first 60 attempts of every prompt are an unconditioned sample (every prompt has them). The
-  subsample is m = 60: c' = successes among the first batch is not recorded, so it is drawn
-  hypergeometrically from (N, c), which is exact only when the stopping rule is ignored; the truth at
-  K = 600 is the unbiased pass@K over prompts with N >= K, a truth biased by the same stopping rule.
-  Said plainly: this dataset checks consistency, not unbiased accuracy.
+  subsample is m = 60 of the prompts with N >= K = 600 (those the truth is computed over): the successes
+  of the first batch are not recorded, so c' is drawn hypergeometrically from (N, c), exact only when
+  the stopping rule is ignored, and prompts that reached N >= K are selected by having failed early
+  (the first batch of each holds no success, which a hypergeometric draw from (N, c) does not know).
+  Said plainly: this dataset checks consistency under that selection, not unbiased accuracy.
 * ``logit-normal``, ``beta-mixture`` (generated, outside most candidates' families), with a never-solvable
   share in {0, 0.2, 0.4}: 128 problems, N = 100, K = 1e4; the truth is pass@K of the simulated rates.
 
@@ -97,7 +98,7 @@ def jailbreak_runs(rng):
         if len(keep) < 10:
             continue
         truth = float(pass_at_k(keep.n, keep.c, K).mean())
-        sub = subsample_to(c, 60, rng)
+        sub = subsample_to(keep, 60, rng)  # the same prompts as the truth
         if sub.c.sum() == 0:
             continue
         yield f"{model} m=60 K={K}", sub, K, truth
