@@ -26,6 +26,7 @@ FORECASTERS = {
     "beta-binomial-mcmc": dict(method="mcmc", model="beta"),
     "kumaraswamy-binomial-mcmc": dict(method="mcmc", model="kumaraswamy"),
     "model-average-mcmc": dict(method="mcmc", model="average"),
+    "selfcheck": dict(method="selfcheck"),
 }
 
 

@@ -191,7 +191,7 @@ def test_forecast_band_covers_model_truth_for_new_problems():
 
 @pytest.mark.slow
 def test_default_forecast_band_covers_these_problems_far_beyond_n():
-    """The default forecaster (Kumaraswamy posterior) at k = 100 N on sparse data (few problems
+    """The posterior forecaster (the former default, Kumaraswamy posterior) at k = 100 N on sparse data (few problems
     solved, as in the real backtests): the 90% band holds the problems' own pass@k, computed from
     their simulated q_i, in at least 7 of 10 datasets (binomial(10, 0.9) falls below 7 with
     probability 0.013)."""
@@ -204,7 +204,7 @@ def test_default_forecast_band_covers_these_problems_far_beyond_n():
         sim = simulate_counts(model, 128, 100, seed=100 + seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            f = forecast_pass_at_k(sim.counts, [1e4], seed=seed, draws=300)
+            f = forecast_pass_at_k(sim.counts, [1e4], seed=seed, draws=300, **DEFAULT_FORECAST)
         truth = np.mean(1 - sim.p ** 1e4)
         hits += bool(f.low[0] <= truth <= f.high[0])
         assert f.method == "mcmc" and f.low[0] <= f.pass_at_k[0] <= f.high[0]

@@ -18,17 +18,18 @@ from .common import (
 
 def add_parser(subparsers) -> None:
     p = add_command(subparsers, "forecast", help="pass@k at any k with a band",
-                    description="Forecast pass@k beyond the sampled k. Default: the Kumaraswamy-binomial "
-                                "posterior (emcee), for these problems (each problem's own counts enter "
-                                "through its posterior), with a band from parameter and per-problem "
-                                "uncertainty. --method mle is faster; its Laplace band is too narrow when "
-                                "few problems were solved.",
+                    description="Forecast pass@k beyond the sampled k. Default (mcmc): the Kumaraswamy-binomial "
+                                "posterior. --method selfcheck: candidate forecasters (zero-inflated Beta, Beta, "
+                                "Kumaraswamy by maximum likelihood, the log-log law) weighted by how well each "
+                                "extrapolates inside these data (subsampled to N/10 and N/100, forecasting pass@N), "
+                                "the band widened by the error they showed.",
                     example="difficulty forecast results.csv --k 1000,10000,100000 --json")
     add_data_args(p)
     p.add_argument("--k", required=True, help="comma-separated k (any size)")
-    p.add_argument("--model", default=None, help="model (default kumaraswamy); 'average': the Kumaraswamy and "
-                   "zero-inflated Beta posteriors weighted by leave-one-problem-out")
-    p.add_argument("--method", choices=["mle", "mcmc", "lsq", "loglog"], default=None, help="default mcmc")
+    p.add_argument("--model", default=None, help="model for --method mle/mcmc (default kumaraswamy); 'average': "
+                   "the Kumaraswamy and zero-inflated Beta posteriors weighted by leave-one-problem-out")
+    p.add_argument("--method", choices=["selfcheck", "mle", "mcmc", "lsq", "loglog"], default=None,
+                   help="default mcmc")
     p.add_argument("--sampler", choices=["auto", "importance", "emcee"], default="auto",
                    help="how mcmc draws the posterior: importance sampling checked by PSIS, falling back to emcee "
                         "(auto, default), or either alone")
@@ -108,11 +109,22 @@ def run(args) -> int:
     for name, r in blocks(result).items():
         lvl = int(round(100 * r["level"]))
         print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
-        if r.get("weights"):
+        sc = r.get("selfcheck")
+        if sc is not None:
+            print(f"  self-backtest: pass@{sc['k0']} forecast from subsamples (ratio up to {sc['ratio_checked']:.3g}); "
+                  f"true pass@{sc['k0']} {sc['truth_at_k0']:.4f}")
+            print("  scores (rms error): " + ", ".join(
+                f"{m} {s:.4f}" if s is not None else f"{m} -" for m, s in sc["scores"].items()))
+            print("  weights: " + ", ".join(f"{m} {w:.3f}" for m, w in r["weights"].items()))
+        elif r.get("weights"):
             print("  weights (pseudo-BMA+, leave-one-problem-out): "
                   + ", ".join(f"{m} {w:.3f}" for m, w in r["weights"].items()))
+        for w in r.get("warnings") or []:
+            print(f"  warning: {w}")
         fits = r.get("fit") or {}
         for info in (fits.values() if "method" not in fits else [fits]):
+            if not isinstance(info, dict):
+                continue
             if info.get("sampler") == "importance":
                 print(f"  posterior of {info['model']}: importance sampling, PSIS Pareto k {info['pareto_k']:.2f}, "
                       f"effective sample size {info['ess']:.0f}")

@@ -1,0 +1,169 @@
+"""The default forecaster: candidates weighted by how well they extrapolate inside the user's own data.
+
+The data know pass@k exactly up to k = min N (the unbiased estimator). So, before forecasting k >> N,
+each candidate forecaster is put through the same test on a smaller scale (a self-backtest):
+
+1. subsample every problem's attempts without replacement to m = k0 / r (c' ~ Hypergeometric(N_i, c_i, m),
+   exact), for ratios r in ``ratios`` (10 and 100 where m >= 20; with fewer attempts, the one ratio that
+   leaves m = 20, if it is at least 2), ``replicates`` seeded draws each;
+2. forecast pass@k0 (k0 = min N) from the subsample with every candidate and compare with the unbiased
+   pass@k0 of the full data;
+3. score each candidate by the root mean square of those errors over every run and
+   weight the candidates by softmax(-score / T), T = max(0.01, score of the best / 2);
+4. forecast pass@k from the full data with every candidate that has weight, and mix: the point is the
+   weighted mean, the band the weighted mixture of the candidates' bands, widened to at least
+   +- z * e(k), where e is the error the weighted forecast showed in the self-backtest at the largest
+   ratio checked, grown with the log of the extrapolation ratio beyond it,
+   e(k) = e_checked * max(1, log(k / N) / log(r_checked)).
+
+Candidates: the zero-inflated Beta and Kumaraswamy families and the Beta without a ceiling by maximum
+likelihood (so a never-solvable fraction is available), and the aggregate log-log power law. A warning
+is recorded when k / N exceeds 100 times the largest ratio the self-backtest could check.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.special import ndtri
+
+from .counts import EvalCounts
+from .errors import DifficultyError
+
+__all__ = ["SELFCHECK_CANDIDATES", "forecast_selfcheck", "self_backtest", "subsample_to"]
+
+# name: (method, model) of each candidate forecaster
+SELFCHECK_CANDIDATES = {
+    "zi-beta": ("mle", "zi-beta"),
+    "beta": ("mle", "beta"),
+    "kumaraswamy": ("mle", "kumaraswamy"),
+    "loglog": ("loglog", None),
+}
+MIN_ATTEMPTS = 20  # a subsample of fewer attempts per problem says too little about shape to score a fit
+WARN_FACTOR = 100  # warn when k / N goes beyond this many times the largest ratio checked
+
+
+def subsample_to(counts: EvalCounts, m: int, rng) -> EvalCounts:
+    """m attempts per problem drawn without replacement from its N_i: c' ~ Hypergeometric(N_i, c_i, m)."""
+    from .backtest import _hypergeometric
+
+    if m < 1 or np.any(counts.n < m):
+        raise DifficultyError(f"cannot subsample m={m} attempts from problems with N >= {int(counts.n.min())}")
+    c = _hypergeometric(counts.c, counts.n - counts.c, int(m), rng)
+    return EvalCounts(np.full(len(counts), int(m)), c, problem=counts.problem)
+
+
+def _point(counts, k, name, level, seed, draws):
+    """(mid, low, high, draws) of one candidate's forecast at k (arrays over k)."""
+    from .forecast import fit_for_forecast, forecast
+
+    method, model = SELFCHECK_CANDIDATES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_for_forecast(counts, model, method, level, seed)
+        return forecast(fit, k, level=level, draws=draws, seed=seed)
+
+
+def self_backtest(counts: EvalCounts, candidates=tuple(SELFCHECK_CANDIDATES), ratios=(10, 100), replicates=1,
+                  seed=0) -> dict:
+    """Each candidate's extrapolation error inside the data (module docstring, steps 1-3)."""
+    from .passk import pass_at_k
+
+    k0 = int(counts.n.min())
+    truth = float(np.mean(pass_at_k(counts.n, counts.c, k0)))
+    rows = []
+    rng = np.random.default_rng(seed)
+    ratios = [r for r in ratios if k0 // r >= MIN_ATTEMPTS] or (
+        [k0 / MIN_ATTEMPTS] if k0 >= 2 * MIN_ATTEMPTS else [])  # too few attempts for 10: the largest ratio there is
+    for r in ratios:
+        m = int(k0 // r)
+        if m < MIN_ATTEMPTS:
+            continue
+        for rep in range(replicates):
+            sub = subsample_to(counts, m, rng)
+            errs = {}
+            for name in candidates:
+                try:
+                    f = _point(sub, [k0], name, 0.9, seed + rep, 50)
+                    errs[name] = float(f.pass_at_k[0]) - truth
+                except DifficultyError:
+                    errs[name] = np.nan
+            rows.append({"ratio": k0 / m, "m": m, **errs})
+    if not rows:
+        return {"k0": k0, "truth": truth, "rows": [], "ratio_checked": 1.0,
+                "score": {c: None for c in candidates}}
+    ratio_max = max(r["ratio"] for r in rows)
+    score = {}
+    for name in candidates:
+        e = np.array([r[name] for r in rows], dtype=float)
+        w = np.ones(len(rows))
+        # a candidate that could not forecast (e.g. nothing solved in the subsample) scores as if it said 0
+        e = np.where(np.isnan(e), -truth, e)
+        score[name] = float(np.sqrt(np.sum(w * e**2) / w.sum()))
+    return {"k0": k0, "truth": truth, "rows": rows, "ratio_checked": float(ratio_max), "score": score}
+
+
+def forecast_selfcheck(counts: EvalCounts, k, level: float = 0.9, draws: int = 400, seed=0,
+                       candidates=tuple(SELFCHECK_CANDIDATES), ratios=(10, 100), replicates=1):
+    """pass@k of these problems at any k: candidates weighted by their self-backtest (module docstring)."""
+    from .forecast import Forecast, _check_k
+
+    k = _check_k(k)
+    bt = self_backtest(counts, candidates, ratios, replicates, seed)
+    score = bt["score"]
+    if bt["rows"]:
+        best = min(score.values())
+        T = max(0.01, 0.5 * best)
+        logits = {c: -s / T for c, s in score.items()}
+    else:
+        logits = {c: 0.0 for c in candidates}
+    top = max(logits.values())
+    raw = {c: math.exp(v - top) for c, v in logits.items()}
+    weights = {c: v / sum(raw.values()) for c, v in raw.items()}
+
+    fits, failed = {}, {}
+    for name in sorted(weights, key=weights.get, reverse=True):
+        if weights[name] < 1e-3:
+            continue
+        try:
+            fits[name] = _point(counts, k, name, level, seed, draws)
+        except DifficultyError as e:
+            failed[name] = str(e)
+    if not fits:
+        raise DifficultyError("no candidate forecaster could be fitted: " + "; ".join(dict.fromkeys(failed.values())))
+    tot = sum(weights[c] for c in fits)
+    used = {c: weights[c] / tot for c in fits}
+    weights = {c: (used.get(c, 0.0)) for c in weights}
+    mid = sum(used[c] * fits[c].pass_at_k for c in fits)
+    lo = sum(used[c] * fits[c].low for c in fits)  # the mixture's band, approximated by weighted ends
+    hi = sum(used[c] * fits[c].high for c in fits)
+    # the error the weighted forecast showed in the self-backtest at the largest ratio checked
+    n_ref = float(np.median(counts.n))
+    ratio = bt["ratio_checked"]
+    rows = [r for r in bt["rows"] if r["ratio"] == ratio]
+    if rows:
+        comb = [sum(used.get(c, 0.0) * (r[c] if np.isfinite(r[c]) else -bt["truth"]) for c in used) for r in rows]
+        e_checked = float(np.sqrt(np.mean(np.square(comb))))
+    else:
+        e_checked = float("nan")
+    grow = np.maximum(1.0, np.log(np.maximum(k / n_ref, 1.0)) / math.log(max(ratio, 2.0)))
+    z = float(ndtri(0.5 + level / 2))
+    warn = []
+    if not rows:
+        e = np.full(k.shape, 0.1)  # nothing could be checked: a wide, honest floor
+        warn.append(f"the data have too few attempts per problem (min N = {bt['k0']}) to check any extrapolation; "
+                    "the band is widened by a fixed 0.1")
+    else:
+        e = e_checked * grow
+    lo = np.clip(np.minimum(lo, mid - z * e), 0.0, 1.0)
+    hi = np.clip(np.maximum(hi, mid + z * e), 0.0, 1.0)
+    limit = WARN_FACTOR * max(ratio, 1.0)
+    far = k / n_ref > limit
+    if far.any():
+        warn.append(f"k/N up to {float(np.max(k / n_ref)):.3g} is beyond {WARN_FACTOR}x the largest ratio the "
+                    f"self-backtest could check ({ratio:.3g}); the forecast there is not checked by the data")
+    info = {"k0": bt["k0"], "truth_at_k0": bt["truth"], "ratio_checked": ratio, "scores": score,
+            "error_checked": e_checked, "runs": bt["rows"], "failed": failed}
+    return Forecast(k, np.asarray(mid, dtype=float), lo, hi, level, "selfcheck", "selfcheck", "problems",
+                    weights=weights, fit={c: f.fit for c, f in fits.items()}, selfcheck=info, warnings=warn)
