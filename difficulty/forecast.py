@@ -20,7 +20,7 @@ Every forecaster takes a :class:`~difficulty.fit.result.Fit` and fits nothing it
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -57,6 +57,7 @@ class Forecast:
     fit: dict | None = None  # how the fit behind it was made: the sampler that ran and its diagnostics
     selfcheck: dict | None = None  # the default's self-backtest: scores, the ratio checked, its runs
     warnings: list | None = None  # e.g. k/N beyond what the self-backtest could check
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)  # (draws, K) behind the band
 
     def to_dict(self):
         out = {"k": self.k.tolist(), "pass_at_k": self.pass_at_k.tolist(), "low": self.low.tolist(),
@@ -133,14 +134,18 @@ def forecast(fit, k, level: float = 0.9, target: str = "problems", draws: int = 
         method = "loglog" if fit.model_name == "power-law" else "lsq"
         return Forecast(k, mid, np.minimum(lo, mid), np.maximum(hi, mid), level, fit.model_name, method, "population",
                         fit=_fit_info(fit))
-    mid, lo, hi = _band(_draws_of(fit, k, draws, target, rng, seed), level)
-    return Forecast(k, mid, lo, hi, level, fit.model_name, fit.method, target, fit=_fit_info(fit))
+    vals = _draws_of(fit, k, draws, target, rng, seed)
+    mid, lo, hi = _band(vals, level)
+    return Forecast(k, mid, lo, hi, level, fit.model_name, fit.method, target, fit=_fit_info(fit), draws=vals)
 
 
 def forecast_average(fits: dict, k, weights: dict | None = None, level: float = 0.9, target: str = "problems",
-                     draws: int = 400, seed=0) -> Forecast:
+                     draws: int = 400, seed=0, reuse: dict | None = None) -> Forecast:
     """Posterior-predictive pass@k averaged over models: each fit contributes draws in proportion
-    to its weight (pseudo-BMA+ from leave-one-problem-out, computed here unless given)."""
+    to its weight (pseudo-BMA+ from leave-one-problem-out, computed here unless given).
+
+    ``reuse``: {name: Forecast} made earlier from the same fits at the same k and target; their
+    draws are taken (the first ones, as many as the weight asks) instead of computed again."""
     k = _check_k(k)
     if weights is None or set(weights) != set(fits):
         from .fit.mcmc import compare_loo
@@ -150,7 +155,13 @@ def forecast_average(fits: dict, k, weights: dict | None = None, level: float = 
     vals = []
     for name, fit in fits.items():
         n = int(round(draws * weights[name]))
-        if n:
+        if not n:
+            continue
+        given = (reuse or {}).get(name)
+        if (given is not None and given.draws is not None and given.draws.shape[0] >= n and given.target == target
+                and np.array_equal(given.k, k)):
+            vals.append(given.draws[:n])
+        else:
             vals.append(_draws_of(fit, k, n, target, rng, seed))
     mid, lo, hi = _band(np.vstack(vals), level)
     return Forecast(k, mid, lo, hi, level, "average", "mcmc", target, weights={m: float(w) for m, w in weights.items()},

@@ -70,7 +70,6 @@ _HALF = np.logspace(-15, np.log10(0.5), 144)
 _Q_GRID = np.concatenate([[0.0, 1e-300, 1e-200, 1e-100, 1e-50, 1e-30, 1e-20], _HALF, 1.0 - _HALF[-2::-1], [1.0]])
 _REFINE_STEPS = 30  # at most, on each quantile, in logit q: regula falsi (Illinois) and bisection in turn
 _LEVEL_TOL = 1e-4  # a quantile is done when its CDF is this close to the level, or its bracket this narrow
-_PAIRS_PER_BLOCK = 8
 
 
 def band_to_q(band, budget):
@@ -166,26 +165,20 @@ def _posterior_cdf(cdf_of, thetas, x, failures):
 
 def _mixture_cdf_at(like, thetas, x, step, failures, rows):
     """The mixture over the draws of the posterior CDF of each pair in ``rows``, at that pair's own
-    points x (len(rows), L). Pairs are taken a few at a time (a CountMarginal of those pairs alone), so
-    that the cost grows with pairs x points, not pairs x pairs x points."""
+    points x (len(rows), L): one CountMarginal of those pairs, each evaluated at its own points only."""
     from .models.marginal import CountMarginal
 
-    R, L = x.shape
-    out = np.zeros((R, L))
     hist = like.hist
-    for r0 in range(0, R, _PAIRS_PER_BLOCK):
-        idx = np.arange(r0, min(R, r0 + _PAIRS_PER_BLOCK))
-        sub = CountMarginal(like.spec.cls, hist.n[rows[idx]], hist.c[rows[idx]])
-        acc = np.zeros((idx.size, idx.size * L))
+    sub = CountMarginal(like.spec.cls, hist.n[rows], hist.c[rows])
 
-        def cdf_of(th, pts, sub=sub):
-            with np.errstate(all="ignore"):
-                return sub.posterior_cdf(like.model(th), pts)
+    def cdf_of(th, pts):
+        with np.errstate(all="ignore"):
+            return sub.posterior_cdf(like.model(th), pts, paired=True)
 
-        for s in range(0, len(thetas), step):
-            acc += _posterior_cdf(cdf_of, thetas[s:s + step], x[idx].ravel(), failures)
-        out[idx] = acc.reshape(idx.size, idx.size, L)[np.arange(idx.size), np.arange(idx.size)]
-    return out / len(thetas)
+    acc = np.zeros(x.shape)
+    for s in range(0, len(thetas), step):
+        acc += _posterior_cdf(cdf_of, thetas[s:s + step], x, failures)
+    return acc / len(thetas)
 
 
 def _mixture_quantiles(like, thetas, probs, step, cdf_grid, failures):

@@ -133,7 +133,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
     fc = forecast(post_f, k_fc, level=level, draws=200)
     fc_avg = forecast_average({"zi-beta": post, fc_name: post_f}, k_fc, weights=loo["weight"].to_dict(),
-                              level=level, draws=200)
+                              level=level, draws=200, reuse={fc_name: fc})  # its draws, not computed twice
     fc_pop = forecast(post, k_fc, level=level, target="population", draws=1000)
     out["forecast"] = fc.to_dict()
     out["forecast_average"] = fc_avg.to_dict()

@@ -265,3 +265,28 @@ def test_rank_cli_on_real_data_with_groups(cli, tmp_path, real_dir):
             "selected"}
     assert need <= set(df.columns) and len(df) == 1113
     assert (df.q_low <= df.q_mean + 1e-12).all() and (df.q_mean <= df.q_high + 1e-12).all()
+
+
+@pytest.mark.parametrize("name,params", [
+    ("zi-beta", dict(alpha=[2.0, 0.7], beta=[0.4, 1.5], A=[0.8, 0.95])),
+    ("kumaraswamy", dict(a=[0.3, 1.2], b=[4.0, 0.8])),
+    ("logit-normal", dict(loc=[-5.0, 1.0], scale=[3.0, 0.4], A=[0.9, 1.0])),
+    ("beta-mixture", dict(v1=[0.3, 0.6], alpha1=[2.0, 1.0], beta1=[0.5, 3.0], alpha2=[20.0, 9.0], beta2=[1.0, 2.0])),
+])
+def test_paired_posterior_cdf_is_each_pair_at_its_own_points(name, params):
+    """Each pair evaluated at its own points equals the diagonal of every pair at every point."""
+    from difficulty.models import make_model
+    from difficulty.models.marginal import CountMarginal
+
+    model = make_model(name, **{k: np.asarray(v) for k, v in params.items()})
+    n, c = np.array([10, 200, 5000, 64]), np.array([0, 3, 4999, 20])
+    cm = CountMarginal(type(model), n, c)
+    x = np.array([[1e-6, 1e-3], [1e-3, 0.05], [0.9, 0.9999], [0.2, 0.5]])
+    paired = cm.posterior_cdf(model, x, paired=True)
+    outer = cm.posterior_cdf(model, x.ravel())  # (2, pairs, pairs * 2)
+    diag = outer.reshape(2, 4, 4, 2)[:, np.arange(4), np.arange(4)]
+    assert paired.shape == (2, 4, 2)
+    np.testing.assert_allclose(paired, diag, rtol=0, atol=1e-15)
+    assert np.all(np.diff(paired, axis=-1) >= 0)
+    with pytest.raises(ValueError, match="paired points"):
+        cm.posterior_cdf(model, x[:3], paired=True)

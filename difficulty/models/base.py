@@ -138,6 +138,9 @@ def logs(p, q):
     return log_p, log_q
 
 
+TRANSFORM_TOL = 1e-11  # error estimate (of log <p^s>) under which the vectorised rule is kept
+
+
 def log1mexp(x):
     """log(1 - exp(x)) for x <= 0, accurate at both ends (Maechler 2012)."""
     x = np.asarray(x, dtype=float)
@@ -291,20 +294,29 @@ class DifficultyModel(PassCurveModel):
     analytic_transform: ClassVar[bool] = False  # <p^s> continues analytically to Re(s) < 0
 
     def log_laplace_transform(self, s):
-        """log <p^s>, by adaptive quadrature over the density of q (subclasses with a closed
-        form override it); broadcasts over the parameters and s."""
-        from .quadrature import log_transform_by_quad
+        """log <p^s> over the density of q (subclasses with a closed form override it); broadcasts
+        over the parameters and s. Real s: the tanh-sinh rule of the forecast kernel, vectorised,
+        where its error estimate is below TRANSFORM_TOL; adaptive quadrature for the rest (and for
+        complex s)."""
+        from .quadrature import log_transform_by_quad, log_transform_by_rule
 
         s = np.asarray(s)
         cplx = np.iscomplexobj(s)
         shape = np.broadcast_shapes(self.shape, s.shape)
-        flat_s = np.broadcast_to(s, shape).ravel()
-        one = self._values
-        flat_p = {k: np.broadcast_to(v, shape).ravel() for k, v in one.items()}
-        out = np.empty(flat_s.size, dtype=complex if cplx else float)
-        for i, si in enumerate(flat_s):
-            m = type(self)._unchecked({k: v[i] for k, v in flat_p.items()})
-            out[i] = log_transform_by_quad(m, complex(si) if cplx else float(si))
+        out = np.empty(int(np.prod(shape)), dtype=complex if cplx else float)
+        todo = np.ones(out.size, dtype=bool)
+        if not cplx:
+            with np.errstate(all="ignore"):
+                v, err = log_transform_by_rule(self, s)
+            v, err = v.ravel(), err.ravel()
+            todo = ~(np.isfinite(v) & (err <= TRANSFORM_TOL))
+            out[~todo] = v[~todo]
+        if todo.any():
+            flat_s = np.broadcast_to(s, shape).ravel()
+            flat_p = {k: np.broadcast_to(v, shape).ravel() for k, v in self._values.items()}
+            for i in np.flatnonzero(todo):
+                m = type(self)._unchecked({k: v[i] for k, v in flat_p.items()})
+                out[i] = log_transform_by_quad(m, complex(flat_s[i]) if cplx else float(flat_s[i]))
         return out.reshape(shape)
 
     def mp_laplace_transform(self, s, mp):

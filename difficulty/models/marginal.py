@@ -93,12 +93,18 @@ class CountMarginal:
                 out = np.logaddexp(never, np.log(-np.expm1(never)) + solvable)
         return out.reshape(out.shape[:-1] + K.shape)
 
-    def posterior_cdf(self, model, x):
+    def posterior_cdf(self, model, x, paired: bool = False):
         """P(q <= x | N, c) per pair and x (the never-solvable atom q = 0 included): shape
-        model.shape + (pairs,) + x.shape."""
+        model.shape + (pairs,) + x.shape; with ``paired``, x is (pairs, X), each pair at its own
+        points, and the shape model.shape + (pairs, X)."""
         x = np.asarray(x, dtype=float)
-        xf = np.atleast_1d(x).ravel()
+        if paired:
+            if x.ndim != 2 or x.shape[0] != self.n.size:
+                raise ValueError(f"paired points must have shape ({self.n.size}, X), got {x.shape}")
+            xf = x
+        else:
+            xf = np.atleast_1d(x).ravel()
         solvable = self.core.posterior_cdf(model, xf)  # shape + (pairs, X)
         never = np.exp(self.log_never(model))[..., None]
         out = never + (1.0 - never) * solvable
-        return out.reshape(out.shape[:-1] + x.shape)
+        return out if paired else out.reshape(out.shape[:-1] + x.shape)

@@ -33,7 +33,7 @@ class PointMassMarginal:
 
     def posterior_cdf(self, model, x):
         q = (1.0 - model.p)[..., None, None]
-        return np.broadcast_to((q <= x).astype(float), model.shape + (self.n.size, x.size)).copy()
+        return np.broadcast_to((q <= x).astype(float), model.shape + (self.n.size, x.shape[-1])).copy()
 
 
 class PointMassModel(DifficultyModel):

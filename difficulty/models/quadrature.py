@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import betaincinv, betaln
+from scipy.special import betainccinv, betaincinv, betaln
 
 from ..special import log_binomial
 from .base import logs
@@ -66,12 +66,23 @@ def beta_nodes(a, b):
     upper = u > 0.5  # nodes above the median: 1 - q from the other tail
     q_low = betaincinv(a, b, u[~upper])
     qc_up = betaincinv(b, a, um[upper])
-    q = np.concatenate([q_low, 1 - qc_up], axis=-1)
-    qc = np.concatenate([1 - q_low, qc_up], axis=-1)
+    q = np.concatenate([q_low, _other_side(qc_up, betainccinv, a, b, um[upper])], axis=-1)
+    qc = np.concatenate([_other_side(q_low, betainccinv, b, a, u[~upper]), qc_up], axis=-1)
     valid = np.isfinite(q) & np.isfinite(qc) & (q > 0) & (qc > 0)
     with np.errstate(divide="ignore"):
         logw = np.where(valid, np.log(w), -np.inf)
     return np.where(valid, q, 0.5), np.where(valid, qc, 0.5), logw
+
+
+def _other_side(x, inverse, a, b, level):
+    """1 - x, and where that would cancel (x > 1/2: the result is the small one) the inverse of
+    the other tail at ``level`` itself, so that q and 1 - q both keep their relative digits."""
+    out = 1.0 - x
+    bad = x > 0.5
+    if bad.any():
+        a_, b_, lv = (np.broadcast_to(v, x.shape)[bad] for v in (a, b, level))
+        out[bad] = inverse(a_, b_, lv)
+    return out
 
 
 def _halves(even):
@@ -187,11 +198,17 @@ class QuadratureMarginal:
 
     def log_tilted(self, model, kf):
         """log E_s[(1 - q)^K | N, c]: shape model.shape + (pairs, K)."""
+        return self.log_tilted_with_error(model, kf)[0]
+
+    def log_tilted_with_error(self, model, kf):
+        """log E_s[(1 - q)^K | N, c] and the estimate of its error (that of the rule kept), each of
+        shape model.shape + (pairs, K)."""
         log_q, log_p, logw, lbeta = self._tilted_nodes(kf)
         flat, shape = _flatten(model)
         T = flat.shape[0]
         U, K = self.n.size, kf.size
         out = np.empty((T, U, K))
+        out_err = np.empty((T, U, K))
         idx = np.arange(U)
         for sl in self._chunks(T, log_q.size):
             m2 = flat[sl].expand(2)
@@ -209,35 +226,96 @@ class QuadratureMarginal:
                     p0, d0 = _nested(t0, _HALVES_FINE)
                     pk, dk = _nested(self._quantile_terms(m1, idx, extra=kf), _HALVES_FINE)
                     v2, e2 = pk - p0[..., None], dk + d0[..., None]
-                    value = np.where((err > NESTED_TOL) & (e2 < err), v2, value)
+                    better = (err > NESTED_TOL) & (e2 < err)
+                    value = np.where(better, v2, value)
+                    err = np.where(better, e2, err)
             out[sl] = value
-        return out.reshape(shape + (U, K))
+            out_err[sl] = err
+        return out.reshape(shape + (U, K)), out_err.reshape(shape + (U, K))
 
     def posterior_cdf(self, model, x):
-        """P_s(q <= x | N, c) per pair and x: shape model.shape + (pairs, X). From the nodes of
-        the data-scale rule (posterior weight of each node), or of g's quantile rule where that
-        is the better one."""
+        """P_s(q <= x | N, c) per pair and x: shape model.shape + (pairs, X), for x of shape (X,)
+        (the same points for every pair) or (pairs, X) (each pair its own). From the nodes of the
+        data-scale rule (posterior weight of each node), or of g's quantile rule where that is the
+        better one."""
         flat, shape = _flatten(model)
         T = flat.shape[0]
         U = self.n.size
-        out = np.empty((T, U, x.size))
-        for sl in self._chunks(T, self._q.size * max(1, x.size // 8)):
+        X = x.shape[-1]
+        xx = x if x.ndim == 2 else x[None, :]  # (pairs or 1, X)
+        out = np.empty((T, U, X))
+        for sl in self._chunks(T, self._q.size * max(1, X // 8)):
             m2 = flat[sl].expand(2)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 lg = _clean(m2._log_density_q(self._log_q, self._log_p)) + self._logw
             value, err = _nested(lg, _HALVES)
             wts = np.exp(lg - value[..., None])
-            cdf = np.einsum("tun,unx->tux", wts, (self._q[..., None] <= x).astype(float))
+            cdf = np.einsum("tun,unx->tux", wts, (self._q[..., None] <= xx[:, None, :]).astype(float))
             if np.any(err > NESTED_TOL):
                 tq = self._quantile_terms(flat[sl].expand(1), np.arange(U))
                 if tq is not None:
                     v2, e2 = _nested(tq, _HALVES_FINE)
-                    lq = np.asarray(flat[sl]._log_quantile(_FINE[0], _FINE[1])[0])  # (t, nodes)
-                    w2 = np.exp(tq - v2[..., None])
-                    cdf2 = np.einsum("tun,tnx->tux", w2, (np.exp(lq)[..., None] <= x).astype(float))
+                    w2 = np.exp(tq - v2[..., None])  # (t, pairs, nodes)
+                    lq = np.asarray(flat[sl].expand(1)._log_quantile(_FINE[0], _FINE[1])[0])
+                    lq = np.broadcast_to(lq, (w2.shape[0], lq.shape[-1]))  # (t, nodes)
+                    below = np.exp(lq)[:, None, :, None] <= xx[None, :, None, :]  # (t, pairs or 1, nodes, X)
+                    cdf2 = np.einsum("tun,tunx->tux", w2, np.broadcast_to(below, w2.shape + (X,)).astype(float))
                     cdf = np.where(((err > NESTED_TOL) & (e2 < err))[..., None], cdf2, cdf)
             out[sl] = np.clip(cdf, 0.0, 1.0)
-        return out.reshape(shape + (U, x.size))
+        return out.reshape(shape + (U, X))
+
+
+def log_transform_by_rule(model, s):
+    """log <p^s> = log integral_0^qmax (1 - q)^s g(q) dq for real s >= 0, vectorised: a tanh-sinh
+    rule in x = q / qmax, in the probability scale of Beta(1, s qmax + 1), where (1 - q)^s lives at
+    any s. With qmax = 1,
+
+        <p^s> = E[g(q); q ~ Beta(1, s + 1)] / (s + 1);
+
+    below 1 the integrand carries the smooth factor (1 - q)^s / (1 - x)^(s qmax) besides. Where
+    g's own quantile scale gives the smaller error estimate, that rule is kept. Returns the values
+    and their error estimates, each of shape model.shape + s.shape (the parameters and s broadcast
+    elementwise)."""
+    s = np.asarray(s, dtype=float)
+    shape = np.broadcast_shapes(model.shape, s.shape)
+    flat, _ = _flatten(model)
+    T = flat.shape[0]
+    if model.shape == ():  # one parameter set: every s in one pass
+        uniq, inv = np.unique(s.ravel(), return_inverse=True)
+    else:  # a stack of parameter sets: each distinct s once over the whole stack
+        uniq, inv = np.unique(np.broadcast_to(s, shape).ravel(), return_inverse=True)
+    qmax = np.broadcast_to(np.asarray(flat.q_max, dtype=float), (T,))
+    full = bool(np.all(qmax == 1.0))
+    b = (uniq + 1.0)[None, :] if full else qmax[:, None] * uniq[None, :] + 1.0  # (1 or T, S)
+    x, xc, logw = beta_nodes(np.ones_like(b), b)  # (1 or T, S, nodes)
+    log_xc, log_x = logs(xc, x)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if full:
+            log_q, log_1mq, extra = log_x, log_xc, 0.0
+        else:
+            Q = qmax[:, None, None]
+            log_q = np.log(Q) + log_x
+            log_1mq = np.log((1.0 - Q) + Q * xc)  # no cancellation near x = 1
+            extra = np.log(Q) + uniq[None, :, None] * (log_1mq - Q * log_xc)
+        lg = _clean(flat.expand(2)._log_density_q(log_q, log_1mq) + extra)  # (T, S, nodes)
+        value, err = _nested(lg + logw, _HALVES)
+        value = value - np.log(b)  # log B(1, b) = -log b
+        if np.any(err > NESTED_TOL):
+            rule = QuadratureMarginal(np.zeros(1), np.zeros(1))
+            tq = rule._quantile_terms(flat.expand(1), np.arange(1), extra=uniq)  # (T, 1, S, nodes)
+            if tq is not None:
+                v2, e2 = _nested(tq[:, 0], _HALVES_FINE)
+                better = (err > NESTED_TOL) & (e2 < err)
+                value, err = np.where(better, v2, value), np.where(better, e2, err)
+    value, err = np.broadcast_to(value, (T, uniq.size)), np.broadcast_to(err, (T, uniq.size))
+    if model.shape == ():
+        v, e = value[0, inv].reshape(s.shape), err[0, inv].reshape(s.shape)
+        v, e = np.broadcast_to(v, shape), np.broadcast_to(e, shape)
+    else:
+        rows = np.broadcast_to(np.arange(T).reshape(model.shape), shape).ravel()
+        v, e = value[rows, inv].reshape(shape), err[rows, inv].reshape(shape)
+    zero = np.broadcast_to(s == 0, shape)
+    return np.where(zero, 0.0, v), np.where(zero, 0.0, e)
 
 
 def log_transform_by_quad(model, s):
