@@ -73,29 +73,83 @@ def _proposal_scale(like, mle):
     return centre, cov, int(edge.sum())
 
 
+def _weighted_moments(Z, lw):
+    """Mean and covariance of draws Z under log weights lw (normalised here), with a floor on the
+    variances so that a proposal built from them never collapses; None without enough weight."""
+    w = np.exp(lw - np.max(lw))
+    w /= w.sum()
+    if not np.isfinite(w).all() or 1.0 / np.sum(w**2) < 2.0:
+        return None
+    mean = w @ Z
+    d = Z - mean
+    cov = (d * w[:, None]).T @ d
+    cov = 0.5 * (cov + cov.T) + np.eye(Z.shape[1]) * 1e-6
+    return mean, cov
+
+
+def _box_proposal(like, mle):
+    """A broad start for adaptation when the mode gives no usable proposal: centred at the mode moved
+    inside the prior's box, with a quarter of the box's width as the scale (3 where it is unbounded)."""
+    z_hat = np.where(np.isfinite(like.to_unconstrained(mle.estimate)), like.to_unconstrained(mle.estimate), 0.0)
+    lo, hi = like.prior_box_z()
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    centre = np.where(finite, np.clip(z_hat, np.where(finite, lo, 0.0), np.where(finite, hi, 0.0)),
+                      np.clip(z_hat, -8.0, 8.0))
+    sd = np.where(finite, (np.where(finite, hi - lo, 0.0)) / 4.0, 3.0)
+    return centre, np.diag(sd**2)
+
+
+ADAPT_ROUNDS = 4  # proposals refitted to the weighted draws before giving up on importance sampling
+
+
 def _importance(like, mle, log_prob, draws, rng):
     """Importance sampling from a multivariate t around the mode (:func:`_proposal_scale`), the
-    weights smoothed and diagnosed by PSIS (arviz); a wider t is tried when the first fails. Returns
-    (draws in z, diagnostics), or (None, reason) when no proposal can be trusted: Pareto k > 0.7, or
-    an effective sample size below 400 with 4x the draws."""
+    weights smoothed and diagnosed by PSIS (arviz); a wider t is tried when the first fails, then up
+    to ADAPT_ROUNDS proposals each fitted to the weighted draws of the one before (adaptive
+    importance sampling: the mean and covariance of the posterior as the draws see it, a t of 4
+    degrees of freedom, 1.5x its scale). Only the last proposal's draws make the sample, so each
+    round is a plain importance sampler judged on its own. Returns (draws in z, diagnostics), or
+    (None, reason) when no proposal can be trusted: Pareto k > 0.7, or an effective sample size
+    below 400 with 4x the draws."""
     import arviz as az
     from scipy import stats
 
     got = _proposal_scale(like, mle)
-    if got is None:
-        return None, "no usable Laplace covariance at the maximum"
-    centre, cov, n_edge = got
-    reason = ""
-    for df, inflate in ((4.0, 1.2), (3.0, 2.0)):
-        proposal = stats.multivariate_t(loc=centre, shape=cov * inflate**2, df=df)
+    reason = "no usable Laplace covariance at the maximum"
+    n_edge = 0
+    plan = []
+    if got is not None:
+        centre, cov, n_edge = got
+        edge_note = f"; {n_edge} parameter(s) at a bound widened" if n_edge else ""
+        plan = [(centre, cov, 4.0, 1.2, f"multivariate t (df 4) at the mode, 1.2x the Laplace scale{edge_note}"),
+                (centre, cov, 3.0, 2.0, f"multivariate t (df 3) at the mode, 2x the Laplace scale{edge_note}")]
+    last = None  # (Z, log weights) of the round before: what the next proposal is fitted to
+    rounds = 0
+    while plan or rounds < ADAPT_ROUNDS:
+        if plan:
+            centre, cov, df, inflate, label = plan.pop(0)
+        else:
+            mom = _weighted_moments(*last) if last is not None else None
+            centre, cov = mom if mom is not None else _box_proposal(like, mle)
+            df, inflate = 4.0, 1.5
+            rounds += 1
+            label = (f"multivariate t (df 4) fitted to the weighted draws, 1.5x their scale "
+                     f"(adaptation round {rounds})")
+        try:
+            proposal = stats.multivariate_t(loc=centre, shape=cov * inflate**2, df=df)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
         n = int(draws)
         for _ in range(3):
             Z = np.atleast_2d(proposal.rvs(size=n, random_state=rng))
             lw = log_prob(Z) - proposal.logpdf(Z)
-            if np.isfinite(lw).sum() < n // 4:
+            ok = np.isfinite(lw)
+            if ok.sum() >= 2:
+                last = (Z[ok], lw[ok])
+            if ok.sum() < n // 10:
                 reason = "most proposal draws fall outside the prior or the finite likelihood"
                 break
-            lw = np.where(np.isfinite(lw), lw, -np.inf)
+            lw = np.where(ok, lw, -np.inf)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 lw_s, k = az.psislw(lw.copy())
@@ -109,9 +163,7 @@ def _importance(like, mle, log_prob, draws, rng):
             if ess >= ESS_MIN:
                 idx = rng.choice(n, size=n, p=w)  # resampled: equally weighted draws for every consumer
                 return Z[idx], {"sampler": "importance", "pareto_k": k, "ess": ess, "proposal_draws": n,
-                                "proposal": f"multivariate t (df {df:g}) at the mode, {inflate:g}x the Laplace "
-                                            f"scale" + (f"; {n_edge} parameter(s) at a bound widened" if n_edge
-                                                        else "")}
+                                "proposal": label}
             reason = f"importance sampling's effective sample size is {ess:.0f} (< {ESS_MIN:.0f})"
             n *= 2
     return None, reason

@@ -73,8 +73,8 @@ def _maximise(like: Likelihood, starts=None):
     Every starting point is evaluated in one batched call; L-BFGS-B runs from each, best first, with
     its gradient by central differences, the 2P + 1 points of each step also in one batched call
     (the likelihood is vectorised over parameter sets, so a gradient costs about one evaluation).
-    Nelder-Mead polishes only where L-BFGS-B stops short (a likelihood that is flat or not finite
-    near a bound). The lowest finite value seen at any evaluation is kept: an optimiser that steps
+    Nelder-Mead polishes once, from the best point found, where the best run stopped short (a
+    likelihood that is flat or not finite near a bound). The lowest finite value seen at any evaluation is kept: an optimiser that steps
     where the likelihood is not finite must not discard what it found on the way.
     """
     seen = {"fun": math.inf, "x": None}
@@ -103,22 +103,39 @@ def _maximise(like: Likelihood, starts=None):
 
     Z0 = like.to_unconstrained(np.array([np.asarray(t, dtype=float) for t in (starts or like.start_points())]))
     order = np.argsort(nll_batch(Z0))
+    best_run = None
     for z0 in Z0[order]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = optimize.minimize(fun_grad, z0, jac=True, method="L-BFGS-B",
                                     bounds=[(-ZMAX, ZMAX)] * P, options={"maxiter": 500})
-        if not res.success or res.fun >= 1e299 or np.max(np.abs(res.jac)) > 1e-2:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                optimize.minimize(nll, seen["x"] if seen["x"] is not None else z0, method="Nelder-Mead",
-                                  options={"maxiter": 2000, "xatol": 1e-7, "fatol": 1e-9})
+        if best_run is None or res.fun < best_run.fun:
+            best_run = res
+    if best_run is not None and not _converged(best_run, seen["fun"]):
+        # one polish, from the best point any run found: a likelihood flat along a ridge to a bound
+        # (e.g. a Beta turning into a point mass) stops L-BFGS-B short, and Nelder-Mead walks the
+        # ridge until the value stops changing
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            optimize.minimize(nll, seen["x"] if seen["x"] is not None else best_run.x, method="Nelder-Mead",
+                              options={"maxfev": 300 * P, "xatol": 1e-7, "fatol": 1e-9})
     best = optimize.OptimizeResult(x=seen["x"] if seen["x"] is not None else Z0[order[0]],
                                    fun=seen["fun"] if seen["x"] is not None else 1e300)
     return best, nll_batch
 
 
-def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None) -> Fit:
+def _converged(res, best_seen: float) -> bool:
+    """L-BFGS-B reached a stationary point inside the box (the gradient projected on the bounds
+    is small) at the best value any evaluation found."""
+    if res.fun >= 1e299 or res.fun > best_seen + 1e-9 * max(1.0, abs(best_seen)):
+        return False
+    g = np.asarray(res.jac, dtype=float)
+    at_low, at_high = res.x <= -ZMAX + 1e-9, res.x >= ZMAX - 1e-9
+    g = np.where((at_low & (g > 0)) | (at_high & (g < 0)), 0.0, g)  # pushing against a bound: done there
+    return bool(res.success and np.max(np.abs(g)) <= 1e-2)
+
+
+def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None, also_from=()) -> Fit:
     """Maximum likelihood of any per-problem model (a registry name, e.g. "zi-beta"), from several
     starting points: theta_hat = argmax sum_i log P(c_i | N_i, theta).
 
@@ -126,6 +143,8 @@ def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None) -
     shapes, logit of fractions), mapped back, so they respect the parameter bounds.
     """
     like = make_likelihood(model, counts)
+    if also_from:  # the estimates of other fits of this model class (a nested variant) as more starts
+        starts = list(starts or like.start_points()) + [_start_from(like, f) for f in also_from]
     best, nll = _maximise(like, starts)
     z = best.x
     if best.fun >= 1e299:
@@ -154,6 +173,19 @@ def fit_mle(counts: EvalCounts, model="beta", level: float = 0.9, starts=None) -
                n_problems=like.n_problems, covariance=cov, coords="unconstrained", likelihood=like)
 
 
+def _start_from(like: Likelihood, fit: Fit) -> np.ndarray:
+    """A starting point for ``like`` at another fit's estimate of the same model class: its values
+    of the parameters they share, the rest at their defaults, all moved just inside their bounds."""
+    values = fit.model._values
+    theta = []
+    for p in like.params:
+        v = float(np.asarray(values.get(p.name, p.default if p.default is not None else 1.0)))
+        lo = p.low if math.isfinite(p.low) else -1e300
+        hi = p.high if math.isfinite(p.high) else 1e300
+        theta.append(min(max(v, lo + 1e-6 * max(min(hi - lo, 1.0), 1e-12)), hi - 1e-6 * max(min(hi - lo, 1.0), 1e-12)))
+    return np.array(theta)
+
+
 def _auto_candidates() -> tuple:
     """The registry entries each model class puts forward for automatic comparison (``compare``)."""
     from ..models import MODEL_CLASSES
@@ -166,10 +198,21 @@ AUTO_CANDIDATES = _auto_candidates()
 
 def compare_mle(counts: EvalCounts, candidates=AUTO_CANDIDATES, level: float = 0.9) -> dict:
     """Fit each candidate model by maximum likelihood; returns {name: Fit} sorted by AIC."""
+    from ..models import resolve
+
     fits, reasons = {}, []
+    specs = {name: resolve(name) for name in candidates}
+    first = {}
     for name in candidates:
+        first.setdefault(specs[name].cls, len(first))
+    # within a model class, the variant with the fewest free parameters first: the others start from it
+    for name in sorted(candidates, key=lambda m: (first[specs[m].cls], len(specs[m].fixed) * -1)):
+        cls = specs[name].cls
+        # a nested variant (zi-beta holds beta at A = 1) starts from the other's estimate too, so that
+        # its maximum is never below the smaller model's
+        kin = [f for f in fits.values() if f.spec.cls is cls]
         try:
-            fits[name] = fit_mle(counts, name, level=level)
+            fits[name] = fit_mle(counts, name, level=level, also_from=kin)
         except DifficultyError as e:
             reasons.append(str(e))
             continue

@@ -49,10 +49,12 @@ class ScaledBetaModel(DifficultyModel):
         return 1.0 - self.scale * rng.beta(self.alpha, self.beta, size=size)
 
     def _log_quantile(self, u, um):
-        lower = u <= 0.5  # X from its lower tail, 1 - X from the upper one
-        x_low, xc_up = betaincinv(self.alpha, self.beta, u), betaincinv(self.beta, self.alpha, um)
-        x = np.where(lower, x_low, 1 - xc_up)
-        xc = np.where(lower, 1 - x_low, xc_up)
+        lower = u <= 0.5  # X from its lower tail, 1 - X from the upper one: each inverse only where it is used
+        a, b = self.alpha, self.beta  # the caller gives them an axis for the nodes
+        x_low = betaincinv(a, b, u[lower])
+        xc_up = betaincinv(b, a, um[~lower])
+        x = np.concatenate([x_low, 1 - xc_up], axis=-1)
+        xc = np.concatenate([1 - x_low, xc_up], axis=-1)
         with np.errstate(divide="ignore"):
             return np.log(self.scale) + np.log(x), np.log((1 - self.scale) + self.scale * xc)
 
