@@ -327,3 +327,15 @@ def test_homogeneous_data_fit_at_infinite_concentration_and_sample():
         post = sample_posterior(counts, "zi-beta", walkers=16, steps=400, progress=False)
     assert np.all(np.isfinite(post.samples))
     assert post.samples[:, :2].max() <= 1e4 and np.ptp(post.samples[:, 0]) > 0  # inside the prior, and moving
+
+
+def test_a_nested_variant_is_never_below_the_smaller_model():
+    """zi-beta holds beta at A = 1: its maximum likelihood is at least beta's, also where both run
+    along a ridge to a point mass (nearly nothing solved in 1e5 attempts)."""
+    from difficulty.fit import compare_mle
+
+    n = np.array([100000] * 90 + [50000] * 38)
+    c = np.zeros(128, dtype=int)
+    c[[3, 17, 40, 41, 60, 77, 100]] = 1
+    fits = compare_mle(EvalCounts(n, c), candidates=("zi-beta", "beta"))
+    assert fits["zi-beta"].loglike >= fits["beta"].loglike - 1e-9

@@ -74,8 +74,9 @@ def _maximise(like: Likelihood, starts=None):
     its gradient by central differences, the 2P + 1 points of each step also in one batched call
     (the likelihood is vectorised over parameter sets, so a gradient costs about one evaluation).
     Nelder-Mead polishes once, from the best point found, where the best run stopped short (a
-    likelihood that is flat or not finite near a bound). The lowest finite value seen at any evaluation is kept: an optimiser that steps
-    where the likelihood is not finite must not discard what it found on the way.
+    likelihood that is flat or not finite near a bound). The lowest finite value seen at any
+    evaluation is kept: an optimiser that steps where the likelihood is not finite must not discard
+    what it found on the way.
     """
     seen = {"fun": math.inf, "x": None}
     P = len(like.param_names)
@@ -182,7 +183,8 @@ def _start_from(like: Likelihood, fit: Fit) -> np.ndarray:
         v = float(np.asarray(values.get(p.name, p.default if p.default is not None else 1.0)))
         lo = p.low if math.isfinite(p.low) else -1e300
         hi = p.high if math.isfinite(p.high) else 1e300
-        theta.append(min(max(v, lo + 1e-6 * max(min(hi - lo, 1.0), 1e-12)), hi - 1e-6 * max(min(hi - lo, 1.0), 1e-12)))
+        inside = 1e-12 * max(min(hi - lo, 1.0), 1e-12)  # A = 1 becomes 1 - 1e-12: within ZMAX, and costs
+        theta.append(min(max(v, lo + inside), hi - inside))  # the log-likelihood ~1e-12 per solved problem
     return np.array(theta)
 
 
