@@ -100,15 +100,17 @@ def _box_proposal(like, mle):
 
 
 ADAPT_ROUNDS = 4  # proposals refitted to the weighted draws before giving up on importance sampling
+PILOT_STEPS = 400  # emcee steps whose draws shape the first adapted proposal, when the mode's fails
 
 
-def _importance(like, mle, log_prob, draws, rng):
+def _importance(like, mle, log_prob, draws, rng, pilot=None):
     """Importance sampling from a multivariate t around the mode (:func:`_proposal_scale`), the
     weights smoothed and diagnosed by PSIS (arviz); a wider t is tried when the first fails, then up
     to ADAPT_ROUNDS proposals each fitted to the weighted draws of the one before (adaptive
     importance sampling: the mean and covariance of the posterior as the draws see it, a t of 4
-    degrees of freedom, 1.5x its scale). Only the last proposal's draws make the sample, so each
-    round is a plain importance sampler judged on its own. Returns (draws in z, diagnostics), or
+    degrees of freedom, 1.5x its scale); the first of these rounds is fitted to a short emcee run
+    (``pilot()``, draws in z) when one is given. Only the last proposal's draws make the sample, so
+    each round is a plain importance sampler judged on its own. Returns (draws in z, diagnostics), or
     (None, reason) when no proposal can be trusted: Pareto k > 0.7, or an effective sample size
     below 400 with 4x the draws."""
     import arviz as az
@@ -128,6 +130,17 @@ def _importance(like, mle, log_prob, draws, rng):
     while plan or rounds < ADAPT_ROUNDS:
         if plan:
             centre, cov, df, inflate, label = plan.pop(0)
+        elif pilot is not None:  # the posterior's shape as a short chain sees it: where adaptation starts
+            Zp = pilot()
+            pilot = None
+            if Zp is None or Zp.shape[0] < 2 * Zp.shape[1] + 2:
+                continue
+            mom = _weighted_moments(Zp, np.zeros(Zp.shape[0]))
+            if mom is None:
+                continue
+            centre, cov = mom
+            df, inflate = 4.0, 1.5
+            label = f"multivariate t (df 4) fitted to a pilot emcee run ({Zp.shape[0]} draws), 1.5x its scale"
         else:
             mom = _weighted_moments(*last) if last is not None else None
             centre, cov = mom if mom is not None else _box_proposal(like, mle)
@@ -249,7 +262,11 @@ def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps:
     notes, fallback = [], None
     chains_z = None
     if steps is None and method in ("auto", "importance"):
-        Z, info = _importance(like, mle, log_prob, draws, rng)
+        def pilot():
+            got, _ = _emcee(like, mle, log_prob, walkers, PILOT_STEPS, PILOT_STEPS, log_prior, rng, report)
+            return got.reshape(-1, ndim)
+
+        Z, info = _importance(like, mle, log_prob, draws, rng, pilot=pilot)
         if Z is None:
             if method == "importance":
                 raise DifficultyError(f"the importance-sampling posterior cannot be trusted: {info}")
