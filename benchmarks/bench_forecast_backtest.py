@@ -30,12 +30,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from difficulty.backtest import subsample_counts
 from difficulty.counts import EvalCounts
 from difficulty.errors import DifficultyError
 from difficulty.forecast import forecast_pass_at_k
 from difficulty.io import load_counts
 from difficulty.passk import pass_at_k
-from difficulty.selfcheck import subsample_to
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
 
@@ -81,7 +81,7 @@ def pythia_runs(file, n_groups, full, ms, rng):
                 if len(keep) < 10 or keep.c.sum() == 0:
                     continue
                 truth = float(pass_at_k(keep.n, keep.c, K).mean())
-                sub = subsample_to(keep, m, rng)
+                sub = subsample_counts(keep, m, rng)
                 if sub.c.sum() == 0:
                     continue
                 yield f"{name} m={m} K={K}", sub, K, truth
@@ -98,7 +98,7 @@ def jailbreak_runs(rng):
         if len(keep) < 10:
             continue
         truth = float(pass_at_k(keep.n, keep.c, K).mean())
-        sub = subsample_to(keep, 60, rng)  # the same prompts as the truth
+        sub = subsample_counts(keep, 60, rng)  # the same prompts as the truth
         if sub.c.sum() == 0:
             continue
         yield f"{model} m=60 K={K}", sub, K, truth

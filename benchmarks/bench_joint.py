@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from difficulty.backtest import _hypergeometric
+from difficulty.backtest import subsample_counts
 from difficulty.counts import EvalCounts
 from difficulty.io import group_covariates, load_counts
 from difficulty.joint import fit_joint, parse_size
@@ -58,8 +58,7 @@ def run_file(name, holdouts, baseline, seed=0):
     path = DATA.format(name)
     full = load_counts(path, group_col="model_nickname")
     rng = np.random.default_rng(seed)
-    c_sub = _hypergeometric(full.c, full.n - full.c, M, rng)  # as subsample_counts, keeping the groups
-    sub = EvalCounts(np.full(len(full), M), c_sub, problem=full.problem, group=full.group)
+    sub = subsample_counts(full, M, rng)  # groups kept
     t = time.perf_counter()
     fit = fit_joint(sub, draws=100, seed=seed)
     secs = time.perf_counter() - t

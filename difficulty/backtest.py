@@ -31,14 +31,16 @@ FORECASTERS = {
 
 
 def subsample_counts(counts: EvalCounts, m: int, rng) -> EvalCounts:
-    """Counts of a random subset of m attempts per problem (hypergeometric, exact)."""
+    """Counts of a random subset of m attempts per problem drawn without replacement from its N_i
+    (c' ~ Hypergeometric(N_i, c_i, m), exact); problem names and groups kept."""
+    m = int(m)
     if m < 1:
         raise DifficultyError(f"--attempts must be >= 1, got {m}")
     short = counts.n < m
     if short.any():
         raise DifficultyError(f"{int(short.sum())} problem(s) have fewer than m={m} attempts")
     c = _hypergeometric(counts.c, counts.n - counts.c, m, rng)
-    return EvalCounts(np.full(len(counts), m), c, problem=counts.problem)
+    return EvalCounts(np.full(len(counts), m), c, problem=counts.problem, group=counts.group)
 
 
 NUMPY_HYPERGEOMETRIC_MAX = 10**9  # numpy's sampler takes fewer than this many of each kind

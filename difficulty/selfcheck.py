@@ -31,7 +31,7 @@ from scipy.special import ndtri
 from .counts import EvalCounts
 from .errors import DifficultyError
 
-__all__ = ["SELFCHECK_CANDIDATES", "forecast_selfcheck", "self_backtest", "subsample_to"]
+__all__ = ["SELFCHECK_CANDIDATES", "forecast_selfcheck", "self_backtest"]
 
 # name: (method, model) of each candidate forecaster
 SELFCHECK_CANDIDATES = {
@@ -42,16 +42,6 @@ SELFCHECK_CANDIDATES = {
 }
 MIN_ATTEMPTS = 20  # a subsample of fewer attempts per problem says too little about shape to score a fit
 WARN_FACTOR = 100  # warn when k / N goes beyond this many times the largest ratio checked
-
-
-def subsample_to(counts: EvalCounts, m: int, rng) -> EvalCounts:
-    """m attempts per problem drawn without replacement from its N_i: c' ~ Hypergeometric(N_i, c_i, m)."""
-    from .backtest import _hypergeometric
-
-    if m < 1 or np.any(counts.n < m):
-        raise DifficultyError(f"cannot subsample m={m} attempts from problems with N >= {int(counts.n.min())}")
-    c = _hypergeometric(counts.c, counts.n - counts.c, int(m), rng)
-    return EvalCounts(np.full(len(counts), int(m)), c, problem=counts.problem)
 
 
 def _point(counts, k, name, level, seed, draws):
@@ -68,6 +58,7 @@ def _point(counts, k, name, level, seed, draws):
 def self_backtest(counts: EvalCounts, candidates=tuple(SELFCHECK_CANDIDATES), ratios=(10, 100), replicates=1,
                   seed=0) -> dict:
     """Each candidate's extrapolation error inside the data (module docstring, steps 1-3)."""
+    from .backtest import subsample_counts
     from .passk import pass_at_k
 
     k0 = int(counts.n.min())
@@ -81,7 +72,7 @@ def self_backtest(counts: EvalCounts, candidates=tuple(SELFCHECK_CANDIDATES), ra
         if m < MIN_ATTEMPTS:
             continue
         for rep in range(replicates):
-            sub = subsample_to(counts, m, rng)
+            sub = subsample_counts(counts, m, rng)
             errs = {}
             for name in candidates:
                 try:

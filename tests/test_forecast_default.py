@@ -6,9 +6,10 @@ from math import comb
 import numpy as np
 import pytest
 
+from difficulty.backtest import subsample_counts
 from difficulty.counts import EvalCounts
 from difficulty.forecast import forecast_pass_at_k
-from difficulty.selfcheck import SELFCHECK_CANDIDATES, forecast_selfcheck, subsample_to
+from difficulty.selfcheck import SELFCHECK_CANDIDATES, forecast_selfcheck
 
 
 def _sim(q, n, seed):
@@ -22,7 +23,7 @@ def test_subsample_is_hypergeometric():
     (the standard error of each frequency is below 0.0025)."""
     N, c, m, reps = 20, 7, 5, 40_000
     counts = EvalCounts(np.full(reps, N), np.full(reps, c))
-    sub = subsample_to(counts, m, np.random.default_rng(3))
+    sub = subsample_counts(counts, m, np.random.default_rng(3))
     assert np.all(sub.n == m)
     freq = np.bincount(sub.c, minlength=m + 1) / reps
     exact = [Fraction(comb(c, j) * comb(N - c, m - j), comb(N, m)) for j in range(m + 1)]
@@ -33,7 +34,7 @@ def test_subsample_is_hypergeometric():
 def test_subsample_all_successes_or_none_is_exact():
     """c = N gives c' = m and c = 0 gives c' = 0, whatever the draw."""
     counts = EvalCounts(np.array([50, 50, 80]), np.array([50, 0, 80]))
-    sub = subsample_to(counts, 10, np.random.default_rng(0))
+    sub = subsample_counts(counts, 10, np.random.default_rng(0))
     assert sub.c.tolist() == [10, 0, 10]
 
 
