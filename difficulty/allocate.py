@@ -13,8 +13,20 @@ expected variance after a attempts is V_i - R_i(a). pass@K of these problems is 
 problems are independent given theta, so Var(pass@K) = sum_i V_i / n^2: the total reduction is the sum
 of the problems' own. Plans are greedy in batches by the largest expected reduction per attempt, with a
 look-ahead over each problem's grid of batch counts (R_i(a) need not be concave in a: a problem with
-c = 0 and q near 1/K gains little from one batch and much from many). Parameter uncertainty enters V_i
-(draws of theta) but new data are not credited with reducing it (a conservative plan).
+c = 0 and q near 1/K gains little from one batch and much from many).
+
+The parameters' share of the variance is shared by all problems and does not fall as 1/n: with the
+target H(z) = scale * sum_i f_i at the fit's unconstrained parameters z (covariance Sigma), it is
+g' Sigma g (delta method, g = dH/dz). More attempts on problem i add to the posterior precision the
+expected Fisher information of their outcomes given what was seen,
+
+    J_i(a)    = E_s[u u'],   u = d/dz log P(s | N_i, c_i, a, z)      (the predictive above)
+    V_pop(a)  = g' (Sigma^-1 + sum_i J_i(a_i))^-1 g = g' (I + Sigma sum_i J_i)^-1 Sigma g
+
+and the plan maximises the sum of both reductions per attempt. Attempts on problems never solved so
+far say most about the never-solvable share and the tail of the population, which set pass@K at K far
+beyond N; a plan that counted only the problems' own variance would leave them, since under the
+fitted population their own variance is small.
 
 Two plans sit beside it: uniform (the same number of attempts for every problem), and fewest successes
 first (Kazdan et al. 2025, "Efficient Prediction of Pass@k Scaling in Large Language Models": each batch
@@ -114,6 +126,81 @@ class _Target:
         f, g2 = self.moments(n, c)
         return np.clip(g2.mean(axis=0) - f.mean(axis=0) ** 2, 0.0, None), f.mean(axis=0)
 
+    def within_variance(self, n, c):
+        """E_theta Var[g(q) | N, c, theta] per pair: the problems' own share, the parameters' left out."""
+        f, g2 = self.moments(n, c)
+        return np.clip(g2 - f**2, 0.0, None).mean(axis=0)
+
+
+_STEP = 1e-3  # central-difference step in the unconstrained coordinates
+
+
+class _Population:
+    """The parameters' share of the target's variance and how more attempts shrink it (module docstring):
+    the functional's gradient g and the outcomes' expected Fisher information J, both by central
+    differences in the fit's unconstrained coordinates (one stack of 2P + 1 parameter sets)."""
+
+    def __init__(self, fit, target: str, k: float, band, hist, scale: float, sigma: np.ndarray):
+        like = fit.likelihood
+        z0 = np.clip(like.to_unconstrained(np.asarray(fit.estimate, dtype=float)), -30.0, 30.0)
+        P = z0.size
+        steps = np.concatenate([np.zeros((1, P)), _STEP * np.eye(P), -_STEP * np.eye(P)])
+        self.P, self.sigma = P, sigma
+        self.tg = _Target(fit, like.from_unconstrained(z0[None, :] + steps), target, k, band)
+        f = self.tg.moments(hist.n, hist.c)[0]  # (2P + 1, pairs)
+        H = scale * (f * hist.weight).sum(axis=-1)
+        self.g = np.nan_to_num((H[1:P + 1] - H[P + 1:]) / (2 * _STEP))
+        self.sg = self.sigma @ self.g
+
+    @classmethod
+    def of(cls, fit, target, k, band, hist, scale):
+        """None when the fit carries no usable covariance of its parameters."""
+        like = getattr(fit, "likelihood", None)
+        cov = getattr(fit, "covariance", None)
+        if like is None:
+            return None
+        if cov is not None and getattr(fit, "coords", "") == "unconstrained":
+            sigma = np.asarray(cov, dtype=float)
+        elif getattr(fit, "draws", None) is not None and fit.draws.shape[0] > fit.draws.shape[1] + 1:
+            z = np.clip(like.to_unconstrained(fit.draws), -30.0, 30.0)
+            sigma = np.atleast_2d(np.cov(z, rowvar=False))
+        else:
+            return None
+        if sigma.shape != (len(fit.param_names),) * 2 or not np.all(np.isfinite(sigma)):
+            return None
+        return cls(fit, target, k, band, hist, scale, 0.5 * (sigma + sigma.T))
+
+    def info(self, n, c, a: int) -> np.ndarray:
+        """J(a) per pair: (pairs, P, P)."""
+        n = np.asarray(n, dtype=np.int64)
+        c = np.asarray(c, dtype=np.int64)
+        P = self.P
+        if a <= 0:
+            return np.zeros((n.size, P, P))
+        s, width = _s_grid(int(a))
+        n2 = np.repeat(n + a, s.size)
+        c2 = (c[:, None] + s[None, :]).ravel()
+        ls = self.tg.log_sequence(n2, c2).reshape(2 * P + 1, n.size, s.size) - self.tg.log_sequence(n, c)[..., None]
+        lp = ls[0] + _log_comb(float(a), s.astype(float)) + np.log(width)
+        lp = np.where(np.isfinite(lp), lp, -np.inf)
+        w = np.exp(lp - lp.max(axis=-1, keepdims=True))
+        w /= w.sum(axis=-1, keepdims=True)
+        with np.errstate(invalid="ignore"):
+            u = (ls[1:P + 1] - ls[P + 1:]) / (2 * _STEP)  # (P, pairs, s)
+        u = np.where(np.isfinite(u) & (w > 0), u, 0.0)
+        return np.einsum("ips,jps,ps->pij", u, u, np.nan_to_num(w))
+
+    def variance(self, J) -> np.ndarray:
+        """g' (I + Sigma J)^-1 Sigma g for a stack of information matrices J (..., P, P)."""
+        J = np.asarray(J, dtype=float)
+        M = np.eye(self.P) + np.einsum("ij,...jk->...ik", self.sigma, J)
+        rhs = np.broadcast_to(self.sg[:, None], M.shape[:-1] + (1,))
+        try:
+            x = np.linalg.solve(M, rhs)[..., 0]
+        except np.linalg.LinAlgError:
+            x = (np.linalg.pinv(M) @ rhs)[..., 0]
+        return np.clip(x @ self.g, 0.0, None)
+
 
 def _check_plan_args(budget, k, batch, target, band):
     if not (isinstance(budget, (int, np.integer)) or float(budget).is_integer()) or budget < 0:
@@ -138,17 +225,24 @@ def _grid(units: int) -> np.ndarray:
     return np.unique(np.concatenate([dense, tail, [units]])).astype(np.int64)
 
 
-def _greedy(R, grid, units: int, cap):
+def _greedy(R, grid, units: int, cap, pop=None, J=None):
     """Batches per problem: repeatedly the step (to a later point of the grid) with the largest gain per
-    batch that fits in what is left. R: (problems, grid) reductions at grid batch counts."""
+    batch that fits in what is left. R: (problems, grid) reductions at grid batch counts; with ``pop``,
+    J: (problems, grid, P, P) the information each step adds, and the gain includes the fall of the
+    parameters' share of the variance."""
     m = R.shape[0]
+    rows = np.arange(m)
     cur = np.zeros(m, dtype=np.int64)  # index into grid
     left = units
     gridf = grid.astype(float)
+    total_J = None if pop is None else np.zeros((pop.P, pop.P))
+    v_now = None if pop is None else float(pop.variance(total_J))
     while left > 0:
         base = gridf[cur]
         cost = gridf[None, :] - base[:, None]
-        gain = R - R[np.arange(m), cur][:, None]
+        gain = R - R[rows, cur][:, None]
+        if pop is not None:
+            gain = gain + (v_now - pop.variance(total_J + J - J[rows, cur][:, None]))
         ok = (cost > 0) & (cost <= left) & (gridf[None, :] <= cap[:, None])
         if not ok.any():
             break
@@ -157,6 +251,9 @@ def _greedy(R, grid, units: int, cap):
         if ratio[i, j] <= 0:  # nothing left to gain (every problem settled): the caller spreads the rest
             break
         left -= int(grid[j] - grid[cur[i]])
+        if pop is not None:
+            total_J = total_J + J[i, j] - J[i, cur[i]]
+            v_now = float(pop.variance(total_J))
         cur[i] = j
     return grid[cur], left
 
@@ -275,13 +372,16 @@ def plan_allocation(fit, budget: int, k: float, target: str = "pass@k", band=(0.
     tg = _Target(fit, thetas, target, k, band)
     h = like.hist
     var_u, est_u = tg.variance(h.n, h.c)
+    scale = 1.0 / m if target == "pass@k" else 1.0
+    pop = _Population.of(fit, target, k, band, h, scale)
 
     units = budget // batch
     extra = np.zeros(m, dtype=np.int64)
     if units > 0:
         grid = _grid(units)
         R_u = np.stack([tg.reduction(h.n, h.c, int(g * batch)) for g in grid], axis=1)  # (pairs, grid)
-        got, left = _greedy(R_u[h.inverse], grid, units, cap // batch)
+        J = None if pop is None else np.stack([pop.info(h.n, h.c, int(g * batch)) for g in grid], axis=1)[h.inverse]
+        got, left = _greedy(scale**2 * R_u[h.inverse], grid, units, cap // batch, pop, J)
         extra = got * batch
         rest = budget - int(extra.sum())
         if rest > 0:  # what no whole step could take: to the problems whose next step gains most per attempt
@@ -291,12 +391,20 @@ def plan_allocation(fit, budget: int, k: float, target: str = "pass@k", band=(0.
     uni = uniform_plan(n, budget, cap)
     few = fewest_successes_plan(n, c, budget, batch, cap)
     var = var_u[h.inverse]
-    red = {name: _reductions(tg, n, c, a) for name, a in (("plan", extra), ("uniform", uni), ("fewest_successes", few))}
-    scale = 1.0 / m if target == "pass@k" else 1.0
-    total = float(var.sum())
-    sd = {"now": scale * math.sqrt(total)}
-    for name, r in red.items():
-        sd[name] = scale * math.sqrt(max(total - float(r.sum()), 0.0))
+    plans = {"plan": extra, "uniform": uni, "fewest_successes": few}
+    red = {name: _reductions(tg, n, c, a) for name, a in plans.items()}
+    if pop is None:  # the parameters' share rides in each problem's variance (mixed over draws)
+        total = float(var.sum())
+        sd = {"now": scale * math.sqrt(total)}
+        for name, r in red.items():
+            sd[name] = scale * math.sqrt(max(total - float(r.sum()), 0.0))
+    else:  # the problems' own share plus the parameters' share g' Sigma g, each after its own fall
+        own = float(tg.within_variance(h.n, h.c)[h.inverse].sum())
+        sd = {"now": math.sqrt(scale**2 * own + float(pop.variance(np.zeros((pop.P, pop.P)))))}
+        for name, a in plans.items():
+            J_a = sum((pop.info(n[a == v], c[a == v], int(v)).sum(axis=0) for v in np.unique(a) if v > 0),
+                      np.zeros((pop.P, pop.P)))
+            sd[name] = math.sqrt(scale**2 * max(own - float(red[name].sum()), 0.0) + float(pop.variance(J_a)))
     est = est_u[h.inverse]
     if target == "pass@k":
         estimate, est_col = float(np.mean(1 - est)), 1 - est

@@ -139,3 +139,41 @@ def test_cli_allocate_writes_csv_and_json(tmp_path, capsys):
     capsys.readouterr()
     assert main(["allocate", str(data), "--budget", "64", "--band", "0.9,0.1", "--learnable"]) == 2
     assert "band" in capsys.readouterr().err
+
+
+def test_population_information_matches_closed_form_for_one_attempt():
+    """J(1) for the Beta model: one more attempt is a Bernoulli with p = (beta + c) / (alpha + beta + N), whose
+    Fisher information in z = (log alpha, log beta) is grad p grad p' / (p (1 - p)) (closed form)."""
+    from difficulty.allocate import _Population
+
+    counts = EvalCounts([30] * 40, [0] * 10 + [1] * 10 + [4] * 10 + [12] * 10)
+    fit = fit_mle(counts, "beta")
+    h = fit.likelihood.hist
+    pop = _Population.of(fit, "pass@k", 1000, (0.5, 0.99), h, 1.0 / counts.n_problems)
+    assert pop is not None
+    al, be = (fit.estimate[fit.param_names.index(x)] for x in ("alpha", "beta"))
+    J = pop.info(h.n, h.c, 1)
+    for i in range(h.n.size):
+        n, c = float(h.n[i]), float(h.c[i])
+        S = al + be + n
+        p = (be + c) / S
+        grad = np.array([-al * (be + c) / S**2, be * (al + n - c) / S**2])
+        np.testing.assert_allclose(J[i], np.outer(grad, grad) / (p * (1 - p)), rtol=1e-5, atol=1e-10)
+    # the parameters' share after the information: g' (Sigma^-1 + J)^-1 g, by an explicit inverse
+    Jt = J.sum(axis=0) * 5
+    want = pop.g @ np.linalg.inv(np.linalg.inv(pop.sigma) + Jt) @ pop.g
+    np.testing.assert_allclose(pop.variance(Jt), want, rtol=1e-9)
+    assert pop.variance(Jt) < pop.variance(np.zeros((2, 2)))
+
+
+def test_plan_spends_on_never_solved_problems_when_the_ceiling_is_uncertain():
+    """With a fitted never-solvable share, more attempts on problems never solved so far are what narrow it:
+    the plan's expected sd of pass@K is below both other plans', and it gives those problems more than uniform."""
+    rng = np.random.default_rng(0)
+    q = np.where(rng.random(128) < 0.8, rng.beta(0.3, 5, 128), 0.0)
+    counts = EvalCounts(np.full(128, 32), rng.binomial(32, q))
+    fit = fit_mle(counts, "zi-beta")
+    plan = plan_allocation(fit, 128 * 16, 1000)
+    t = plan.table
+    assert plan.sd["plan"] < min(plan.sd["uniform"], plan.sd["fewest_successes"]) < plan.sd["now"]
+    assert t.loc[t.c == 0, "extra"].mean() > 16
