@@ -228,6 +228,9 @@ class DensityEstimate:
         if rows.size < 3:
             return Functional(name, value, None, None, self.level, definition)
         lo, hi = np.quantile(rows[1:], [0.5 - self.level / 2, 0.5 + self.level / 2])
+        if not share:  # also the basic (pivotal) interval: the replicates come from the smoothed estimate, and
+            # where smoothing pulls the read-off one way the replicates' spread about it shows the pull
+            lo, hi = min(lo, 2 * value - hi), max(hi, 2 * value - lo)
         if share and self.n_problems:
             from scipy.stats import norm
 
