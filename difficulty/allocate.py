@@ -101,22 +101,28 @@ class _Target:
         with np.errstate(all="ignore"):
             return self.marginal(n, c).pointwise(self.model) - _log_comb(np.asarray(n, float), np.asarray(c, float))
 
+    def predictive(self, n, c, a: int):
+        """The successes s in ``a`` more attempts, on the grid of _s_grid: the pairs (N + a, c + s) flattened,
+        log P(the new outcomes | N, c) per draw and the predictive weights of s, both (D, pairs, s)."""
+        s, width = _s_grid(int(a))
+        n2 = np.repeat(n + a, s.size)
+        c2 = (c[:, None] + s[None, :]).ravel()
+        D = self.model.shape[0] if self.model.shape else 1
+        ls = self.log_sequence(n2, c2).reshape(D, n.size, s.size) - self.log_sequence(n, c)[..., None]
+        lp = ls + _log_comb(float(a), s.astype(float)) + np.log(width)
+        lp = np.where(np.isfinite(lp), lp, -np.inf)
+        w = np.exp(lp - lp.max(axis=-1, keepdims=True))
+        w /= w.sum(axis=-1, keepdims=True)
+        return n2, c2, ls, w
+
     def reduction(self, n, c, a: int):
         """R(a) per pair, averaged over the draws: (pairs,)."""
         n = np.asarray(n, dtype=np.int64)
         c = np.asarray(c, dtype=np.int64)
         if a <= 0:
             return np.zeros(n.size)
-        s, width = _s_grid(int(a))
-        n2 = np.repeat(n + a, s.size)
-        c2 = (c[:, None] + s[None, :]).ravel()
-        D = self.model.shape[0] if self.model.shape else 1
-        f2 = self.moments(n2, c2)[0].reshape(D, n.size, s.size)
-        lp = (self.log_sequence(n2, c2).reshape(D, n.size, s.size) - self.log_sequence(n, c)[..., None]
-              + _log_comb(float(a), s.astype(float)) + np.log(width))
-        lp = np.where(np.isfinite(lp), lp, -np.inf)
-        w = np.exp(lp - lp.max(axis=-1, keepdims=True))
-        w /= w.sum(axis=-1, keepdims=True)
+        n2, c2, _, w = self.predictive(n, c, a)
+        f2 = self.moments(n2, c2)[0].reshape(w.shape)
         fbar = np.sum(w * f2, axis=-1, keepdims=True)
         r = np.sum(w * (f2 - fbar) ** 2, axis=-1)
         return np.nan_to_num(r, nan=0.0).mean(axis=0)
@@ -177,14 +183,8 @@ class _Population:
         P = self.P
         if a <= 0:
             return np.zeros((n.size, P, P))
-        s, width = _s_grid(int(a))
-        n2 = np.repeat(n + a, s.size)
-        c2 = (c[:, None] + s[None, :]).ravel()
-        ls = self.tg.log_sequence(n2, c2).reshape(2 * P + 1, n.size, s.size) - self.tg.log_sequence(n, c)[..., None]
-        lp = ls[0] + _log_comb(float(a), s.astype(float)) + np.log(width)
-        lp = np.where(np.isfinite(lp), lp, -np.inf)
-        w = np.exp(lp - lp.max(axis=-1, keepdims=True))
-        w /= w.sum(axis=-1, keepdims=True)
+        _, _, ls, w = self.tg.predictive(n, c, a)
+        w = w[0]  # at the estimate
         with np.errstate(invalid="ignore"):
             u = (ls[1:P + 1] - ls[P + 1:]) / (2 * _STEP)  # (P, pairs, s)
         u = np.where(np.isfinite(u) & (w > 0), u, 0.0)
