@@ -4,7 +4,8 @@ Part 1 (as before): 2,000 problems, p ~ Beta(2, 0.35); the transform (1 - pass@k
 in [1, 10^4] with relative noise, the noise given. Baselines in the same run: the W1 between two
 independent samples of 2,000 from the truth (the sampling floor), the same NNLS with a hand-tuned and
 with a badly chosen fixed strength; bimodal and never-solved truths; 90% band coverage of the true
-CDF and of the read-offs; counts vs curve on the same data.
+CDF and of the read-offs; counts vs curve on the same data; the intervals of <p^K> on the seven truths of
+part 2 (target 85-95%).
 
 Part 2, the curve without its noise: seven truths (a Beta, bimodal and trimodal mixtures, a
 logit-normal, a Kumaraswamy, never-solved fractions 0 to 30%); W1(p) with the noise estimated from the
@@ -165,6 +166,11 @@ def run(model, noise, reps, rng, band=False):
     return {k: (v if k == "functionals" else np.array(v)) for k, v in out.items()}
 
 
+PART1_TRUTHS = [("bimodal (0.5 Beta(1,4) + 0.5 Beta(20,1))",
+                 make_model("beta-mixture", weights=[0.5, 0.5], alphas=[1.0, 20.0], betas=[4.0, 1.0])),
+                ("never-solved mass 0.2 (Beta(2, 0.35), A = 0.8)", make_model("beta", alpha=2, beta=0.35, A=0.8))]
+
+
 def part1(rng):
     beta = make_model("beta", alpha=2.0, beta=0.35)
     print("1. inversion of the failure curve, noise given: 2,000 problems, p ~ Beta(2, 0.35), 40 log-spaced k "
@@ -187,15 +193,13 @@ def part1(rng):
     print("  fixed-strength NNLS at 0.1% noise: "
           + ", ".join(f"lambda {lam:g}: W1 {np.mean(v):.4f}" for lam, v in base.items()))
     reps = size(100, 6)
-    for name, model in (("bimodal (0.5 Beta(1,4) + 0.5 Beta(20,1))",
-                         make_model("beta-mixture", weights=[0.5, 0.5], alphas=[1.0, 20.0], betas=[4.0, 1.0])),
-                        ("never-solved mass 0.2 (Beta(2, 0.35), A = 0.8)",
-                         make_model("beta", alpha=2, beta=0.35, A=0.8))):
+    for name, model in PART1_TRUTHS:
         r = run(model, 1e-3, reps, rng, band=True)
         print(f"  {name}: W1(p) {r['w1'].mean():.4f}, never-solved error {np.abs(r['never_err']).mean():.4f}, "
               f"90% band covers the true CDF at {r['cover'].mean():.0%} of grid points ({reps} repetitions)")
-        print(f"    90% intervals (bootstrap drawing 2,000 problems and the noise; a share of problems with its "
-              f"score interval) hold the population's read-offs: "
+        print(f"    90% intervals (masses: bootstrap drawing 2,000 problems and the noise, a share of problems "
+              f"with its score interval; <p^K>: the score interval of the curve's own value) hold the "
+              f"population's read-offs: "
               f"{coverage_line(r['functionals'])}")
     # counts vs the aggregate curve of the same data, scored against the population and against
     # the realised p of the 1,000 problems (the distribution both inversions actually see)
@@ -218,6 +222,26 @@ def part1(rng):
           f"{np.mean(s_curve) / np.mean(s_counts):.2f}x (target >= 2x)")
     print(f"  the same against the population Beta(2, 0.35) (adds the 1,000-problem sampling floor to both): "
           f"{np.mean(w_counts):.4f} vs {np.mean(w_curve):.4f}, ratio {np.mean(w_curve) / np.mean(w_counts):.2f}x")
+
+
+def part1_read_offs(rng):
+    """<p^K> read off the curve on the seven shapes of part 2: the interval needs no bootstrap."""
+    reps = size(400, 10)
+    print(f"  90% intervals of <p^1e4> and <p^1e3> (the score interval of the curve's own value) on the two truths "
+          f"above and the seven of part 2, {reps} curves each (2,000 problems, 0.1% noise, noise given):")
+    pooled = {}
+    for name, model in PART1_TRUTHS + curve_truths():
+        truth = model_functionals(model, K.max(), band_q=BAND_Q, ks=[1e4, 1e3])
+        hits = {"p^10000": [], "p^1000": []}
+        for _ in range(reps):
+            y, _ = curve(model, 2000, 1e-3, rng)
+            f = invert_curve(K, y, noise=1e-3 * (1 - y), n_boot=0, n_problems=2000).functionals(band_q=BAND_Q,
+                                                                                                 ks=[1e4, 1e3])
+            for key in hits:
+                hits[key].append(f[key].low <= truth[key] <= f[key].high)
+                pooled.setdefault(key, []).append(hits[key][-1])
+        print(f"    {name:<64} {coverage_line(hits)}")
+    print(f"    pooled: {coverage_line(pooled)} (target 0.85-0.95)")
 
 
 # ------------------------------------------------------------------ part 2: the curve without its noise
@@ -375,6 +399,7 @@ def main():
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     part1(rng)
+    part1_read_offs(rng)
     part2(rng)
     part3()
     part4()

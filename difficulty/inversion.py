@@ -38,7 +38,9 @@ probability in [a, b], the never-solved-or-unresolved mass, and <p^K> = 1 - pass
 problems carried by a handful of them (the unresolved mass of a curve over 2,000 problems may be two)
 is small exactly when few were drawn, and replicates drawn from that estimate see fewer still; where
 the replicates draw n problems from the estimate, the interval of a share also holds Wilson's score
-interval, whose sampling variance theta (1 - theta) / n is taken at each value tested.
+interval, whose sampling variance theta (1 - theta) / n is taken at each value tested. <p^K> at a K
+the inverted curve holds is read from the curve's own value there, with the score interval of a mean
+of p^K over the problems (:meth:`DensityEstimate._observed_interval`), not from the smoothed estimate.
 """
 from __future__ import annotations
 
@@ -95,6 +97,7 @@ class DensityEstimate:
     extra: dict = field(default_factory=dict)
     k_max: float | None = None  # the largest k (attempts) the data reach: below sigma = 1/k_max nothing is resolved
     n_problems: int | None = None  # set when each replicate drew this many problems from the estimate
+    observed: dict | None = None  # the curve inverted, by k: 1 - pass@k and its noise (see invert_curve)
 
     @property
     def edges(self):
@@ -194,7 +197,9 @@ class DensityEstimate:
         """Read-offs with intervals: the mass with success probability in ``band_q`` (default
         [1/budget, 0.1]), the unresolved mass (never solved or sigma below 1/k_max) and <p^K> at each
         K of ``ks`` (default k_max and ``budget``). Intervals: percentiles of the bootstrap
-        replicates at ``level``, widened to hold the estimate."""
+        replicates at ``level`` (for <p^K> also the basic bootstrap interval; at a K inside the
+        range of an inverted curve, the score interval of the curve's own value), widened to hold
+        the estimate."""
         budget = budget or 1000.0
         if band_q is None:
             band_q = (1.0 / budget, 0.1)
@@ -212,9 +217,42 @@ class DensityEstimate:
         for K in ks:
             vals = never + np.exp(-float(K) * self.sigma) @ w.T
             beyond = self.k_max is not None and K > self.k_max
+            seen = self._observed_interval(float(K))
+            if seen is not None:
+                out.append(Functional(f"p^{K:g}", float(vals[0]), float(min(seen[0], vals[0])),
+                                      float(max(seen[1], vals[0])), self.level,
+                                      f"<p^K> = 1 - pass@K at K = {K:g} (interval from the curve's own value there)"))
+                continue
             out.append(self._functional(f"p^{K:g}", vals, f"<p^K> = 1 - pass@K at K = {K:g}"
                                         + (" (beyond k_max: extrapolated)" if beyond else "")))
         return {f.name: f for f in out}
+
+    def _observed_interval(self, K):
+        """Interval for <p^K> from the inverted curve's own value t at K (inside its range of k; values
+        log-linear in log k between points), else None. t is a mean over the problems of p^K in
+        [0, 1] plus noise of sd s; the problems' sampling variance (<p^2K> - <p^K>^2) / n is written
+        a theta (1 - theta), so that the score interval {theta : (t - theta)^2 <= z^2 (a theta (1 -
+        theta) + s^2)} takes it at each theta tested (as Wilson's): skewed where few problems carry
+        <p^K> (p near 1 at large K). The ratio <p^2K> / <p^K> in a is the larger of the estimate's
+        and the curve's own last ratio over a doubling, t(K) / t(K/2) (a local power law in k): beyond
+        k_max / 2 the estimate extrapolates, and it spreads the mass of a few problems near p = 1
+        into a lighter tail exactly when the sample held few of them. A bootstrap of the smoothed
+        estimate would miss the smoothing's pull on the read-off."""
+        o = self.observed
+        if o is None or not (o["k"][0] <= K <= o["k"][-1]) or np.any(o["t"] <= 0):
+            return None
+        lk = np.log(o["k"])
+        at = lambda v, kk=K: float(np.interp(math.log(kk), lk, v))
+        t, s, a = math.exp(at(np.log(o["t"]))), at(o["s"]), at(o["a"])
+        if o.get("n") and K / 2 >= o["k"][0] and t < 1:
+            half = math.exp(at(np.log(o["t"]), K / 2))
+            a = max(a, max(t * min(t / half, 1.0) - t * t, 0.0) / (t * (1 - t)) / o["n"])
+        from scipy.stats import norm
+
+        z2 = float(norm.ppf(0.5 + self.level / 2)) ** 2
+        A, B, C = 1 + z2 * a, 2 * t + z2 * a, t * t - z2 * s * s
+        root = math.sqrt(max(B * B - 4 * A * C, 0.0))
+        return max((B - root) / (2 * A), 0.0), min((B + root) / (2 * A), 1.0)
 
     def _functional(self, name, rows, definition, share=False):
         """Row 0's read-off with the percentiles of the replicates (rows 1...). ``share``: the read-off is
@@ -518,6 +556,7 @@ def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: f
     if noise is not None and np.any(np.asarray(noise, dtype=float) <= 0):
         raise DifficultyError("the noise of the curve must be > 0")
     extra = {}
+    user_cov = cov is not None
     measurement = None  # the part of the noise a bootstrap adds after drawing problems
     if boot_curves is not None and cov is None:
         cov = np.cov(boot_curves, rowvar=False)
@@ -556,6 +595,16 @@ def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: f
                         "w1_p_to_discrepancy": float(np.trapezoid(np.abs(other.cdf_p(grid_p) - est.cdf_p(grid_p)),
                                                                   grid_p))}
     est.extra.update(extra)
+    # each 1 - pass@k about the population's <p^k>: measurement sd s and, when the curve averages n problems,
+    # their sampling variance (<p^2k> - <p^k>^2) / n = a <p^k> (1 - <p^k>) (a from the estimate)
+    s_meas, sampling, n_drawn = sd, np.zeros_like(sd), None
+    if n_problems and boot_curves is None and not user_cov:
+        s_meas, n_drawn = (sd if measurement is None else measurement), int(n_problems)
+        m = est.transform(k)
+        sampling = np.clip(est.transform(2 * k) - m * m, 0.0, None) / np.clip(m * (1 - m), 1e-300, None) / n_drawn
+    order = np.argsort(k)
+    est.observed = {"k": k[order], "t": t[order], "s": np.asarray(s_meas)[order], "a": sampling[order],
+                    "n": n_drawn}
     rng = np.random.default_rng(seed)
     reps = []
     if boot_curves is not None:
