@@ -77,8 +77,10 @@ def pythia_runs(file, n_groups, full, ms, rng):
         g = counts[name]
         for m in ms:
             for K in (10 * m, 100 * m):
+                if (g.n >= K).sum() < 10:
+                    continue
                 keep = g.select(g.n >= K)
-                if len(keep) < 10 or keep.c.sum() == 0:
+                if keep.c.sum() == 0:
                     continue
                 truth = float(pass_at_k(keep.n, keep.c, K).mean())
                 sub = subsample_counts(keep, m, rng)
@@ -94,9 +96,9 @@ def jailbreak_runs(rng):
     for model, d in df.groupby("model"):
         c = EvalCounts(d.num_samples.to_numpy(), d.num_successes.to_numpy())
         K = 600
-        keep = c.select(c.n >= K)
-        if len(keep) < 10:
+        if (c.n >= K).sum() < 10:
             continue
+        keep = c.select(c.n >= K)
         truth = float(pass_at_k(keep.n, keep.c, K).mean())
         sub = subsample_counts(keep, 60, rng)  # the same prompts as the truth
         if sub.c.sum() == 0:
