@@ -59,6 +59,17 @@ __all__ = ["DensityEstimate", "Functional", "CurveNoise", "invert_parametric", "
            "count_modes"]
 
 
+def _score_interval(t, a, s, level):
+    """{theta : (t - theta)^2 <= z^2 (a theta (1 - theta) + s^2)} within [0, 1]: the score interval of a
+    mean whose variance is a theta (1 - theta) plus noise s^2 (Wilson's for a share of n: a = 1 / n, s = 0)."""
+    from scipy.stats import norm
+
+    z2 = float(norm.ppf(0.5 + level / 2)) ** 2
+    A, B, C = 1 + z2 * a, 2 * t + z2 * a, t * t - z2 * s * s
+    root = math.sqrt(max(B * B - 4 * A * C, 0.0))
+    return max((B - root) / (2 * A), 0.0), min((B + root) / (2 * A), 1.0)
+
+
 @dataclass(frozen=True)
 class Functional:
     """One read-off of a difficulty distribution with its interval (bootstrap percentiles, widened to
@@ -247,12 +258,7 @@ class DensityEstimate:
         if o.get("n") and K / 2 >= o["k"][0] and t < 1:
             half = math.exp(at(np.log(o["t"]), K / 2))
             a = max(a, max(t * min(t / half, 1.0) - t * t, 0.0) / (t * (1 - t)) / o["n"])
-        from scipy.stats import norm
-
-        z2 = float(norm.ppf(0.5 + self.level / 2)) ** 2
-        A, B, C = 1 + z2 * a, 2 * t + z2 * a, t * t - z2 * s * s
-        root = math.sqrt(max(B * B - 4 * A * C, 0.0))
-        return max((B - root) / (2 * A), 0.0), min((B + root) / (2 * A), 1.0)
+        return _score_interval(t, a, s, self.level)
 
     def _functional(self, name, rows, definition, share=False):
         """Row 0's read-off with the percentiles of the replicates (rows 1...). ``share``: the read-off is
@@ -270,13 +276,8 @@ class DensityEstimate:
             # where smoothing pulls the read-off one way the replicates' spread about it shows the pull
             lo, hi = min(lo, 2 * value - hi), max(hi, 2 * value - lo)
         if share and self.n_problems:
-            from scipy.stats import norm
-
-            n, z = float(self.n_problems), float(norm.ppf(0.5 + self.level / 2))
-            th = min(max(value, 0.0), 1.0)
-            centre = (th + z * z / (2 * n)) / (1 + z * z / n)
-            half = z / (1 + z * z / n) * math.sqrt(th * (1 - th) / n + z * z / (4 * n * n))
-            lo, hi = min(lo, max(centre - half, 0.0)), max(hi, min(centre + half, 1.0))
+            w_lo, w_hi = _score_interval(min(max(value, 0.0), 1.0), 1.0 / self.n_problems, 0.0, self.level)
+            lo, hi = min(lo, w_lo), max(hi, w_hi)
         return Functional(name, value, float(min(lo, value)), float(max(hi, value)), self.level, definition)
 
     def to_dict(self):
@@ -601,7 +602,8 @@ def invert_curve(k, pass_at_k, noise=None, cov=None, n_grid: int = 120, level: f
     if n_problems and boot_curves is None and not user_cov:
         s_meas, n_drawn = (sd if measurement is None else measurement), int(n_problems)
         m = est.transform(k)
-        sampling = np.clip(est.transform(2 * k) - m * m, 0.0, None) / np.clip(m * (1 - m), 1e-300, None) / n_drawn
+        sampling = np.clip(np.diag(curve_covariance(k, est.transform, n_drawn)), 0.0, None) / np.clip(m * (1 - m),
+                                                                                                     1e-300, None)
     order = np.argsort(k)
     est.observed = {"k": k[order], "t": t[order], "s": np.asarray(s_meas)[order], "a": sampling[order],
                     "n": n_drawn}
