@@ -69,8 +69,9 @@ def _s_grid(a: int):
 class _Target:
     """f(N, c) and E[g^2 | N, c] for a stack of parameter draws (the model has shape (D,))."""
 
-    def __init__(self, fit, thetas, target: str, k: float, band):
+    def __init__(self, fit, thetas, target: str, k: float, band, cache=None):
         self.cls = fit.spec.cls
+        self._cache = {} if cache is None else cache  # (N, c) pairs -> their marginal; may be shared
         self.model = fit.spec.cls.from_vector(thetas, fit.param_names, fit.spec.fixed)
         self.target = target
         self.k = float(k)
@@ -81,9 +82,19 @@ class _Target:
             self.x = np.array([lo, min(hi, 1.0)])
 
     def marginal(self, n, c):
+        """The marginal at these (N, c) pairs, built once: its quadrature nodes depend on the pairs only,
+        and the predictive, the moments and the Fisher information all ask for the same pairs."""
         from .models.marginal import CountMarginal
 
-        return CountMarginal(self.cls, np.asarray(n, dtype=np.int64), np.asarray(c, dtype=np.int64))
+        n = np.asarray(n, dtype=np.int64)
+        c = np.asarray(c, dtype=np.int64)
+        key = (n.tobytes(), c.tobytes())
+        cm = self._cache.get(key)
+        if cm is None:
+            if len(self._cache) >= 8:
+                self._cache.clear()
+            cm = self._cache[key] = CountMarginal(self.cls, n, c)
+        return cm
 
     def moments(self, n, c):
         """(f, E[g^2]) per draw and pair: two arrays (D, pairs)."""
@@ -146,20 +157,20 @@ class _Population:
     the functional's gradient g and the outcomes' expected Fisher information J, both by central
     differences in the fit's unconstrained coordinates (one stack of 2P + 1 parameter sets)."""
 
-    def __init__(self, fit, target: str, k: float, band, hist, scale: float, sigma: np.ndarray):
+    def __init__(self, fit, target: str, k: float, band, hist, scale: float, sigma: np.ndarray, cache=None):
         like = fit.likelihood
         z0 = np.clip(like.to_unconstrained(np.asarray(fit.estimate, dtype=float)), -30.0, 30.0)
         P = z0.size
         steps = np.concatenate([np.zeros((1, P)), _STEP * np.eye(P), -_STEP * np.eye(P)])
         self.P, self.sigma = P, sigma
-        self.tg = _Target(fit, like.from_unconstrained(z0[None, :] + steps), target, k, band)
+        self.tg = _Target(fit, like.from_unconstrained(z0[None, :] + steps), target, k, band, cache)
         f = self.tg.moments(hist.n, hist.c)[0]  # (2P + 1, pairs)
         H = scale * (f * hist.weight).sum(axis=-1)
         self.g = np.nan_to_num((H[1:P + 1] - H[P + 1:]) / (2 * _STEP))
         self.sg = self.sigma @ self.g
 
     @classmethod
-    def of(cls, fit, target, k, band, hist, scale):
+    def of(cls, fit, target, k, band, hist, scale, cache=None):
         """None when the fit carries no usable covariance of its parameters."""
         like = getattr(fit, "likelihood", None)
         cov = getattr(fit, "covariance", None)
@@ -174,7 +185,7 @@ class _Population:
             return None
         if sigma.shape != (len(fit.param_names),) * 2 or not np.all(np.isfinite(sigma)):
             return None
-        return cls(fit, target, k, band, hist, scale, 0.5 * (sigma + sigma.T))
+        return cls(fit, target, k, band, hist, scale, 0.5 * (sigma + sigma.T), cache)
 
     def info(self, n, c, a: int) -> np.ndarray:
         """J(a) per pair: (pairs, P, P)."""
@@ -337,13 +348,29 @@ def expected_reduction(fit, n, c, extra, k: float, target: str = "pass@k", band=
     return _reductions(tg, np.asarray(n), np.asarray(c), np.asarray(extra))
 
 
-def _reductions(tg, n, c, extra):
-    out = np.zeros(n.size)
+def _by_pair(n, c, extra):
+    """The distinct (N, c, extra) triples with extra > 0: for each extra, the distinct (N, c) pairs given it
+    and, per problem, which of them it is. Yields (extra, problems, pairs' N, pairs' c, inverse)."""
     for a in np.unique(extra):
         if a > 0:
             idx = np.flatnonzero(extra == a)
-            out[idx] = tg.reduction(n[idx], c[idx], int(a))
+            pairs, inv = np.unique(np.stack([n[idx], c[idx]], axis=1), axis=0, return_inverse=True)
+            yield int(a), idx, pairs[:, 0], pairs[:, 1], inv.ravel()
+
+
+def _reductions(tg, n, c, extra):
+    out = np.zeros(n.size)
+    for a, idx, pn, pc, inv in _by_pair(np.asarray(n), np.asarray(c), np.asarray(extra)):
+        out[idx] = tg.reduction(pn, pc, a)[inv]
     return out
+
+
+def _information(pop, n, c, extra):
+    """sum_i J_i(extra_i) over the problems: (P, P)."""
+    J = np.zeros((pop.P, pop.P))
+    for a, _, pn, pc, inv in _by_pair(np.asarray(n), np.asarray(c), np.asarray(extra)):
+        J += np.einsum("u,uij->ij", np.bincount(inv, minlength=pn.size).astype(float), pop.info(pn, pc, a))
+    return J
 
 
 def plan_allocation(fit, budget: int, k: float, target: str = "pass@k", band=(0.5, 0.99), batch: int | None = None,
@@ -369,18 +396,25 @@ def plan_allocation(fit, budget: int, k: float, target: str = "pass@k", band=(0.
     if np.any(cap < 0):
         raise DifficultyError("capacity must be >= 0 for every problem")
     thetas = fit.parameter_draws(draws, seed) if draws else fit.estimate[None, :]
-    tg = _Target(fit, thetas, target, k, band)
+    cache = {}
+    tg = _Target(fit, thetas, target, k, band, cache)
     h = like.hist
     var_u, est_u = tg.variance(h.n, h.c)
     scale = 1.0 / m if target == "pass@k" else 1.0
-    pop = _Population.of(fit, target, k, band, h, scale)
+    pop = _Population.of(fit, target, k, band, h, scale, cache)
 
     units = budget // batch
     extra = np.zeros(m, dtype=np.int64)
     if units > 0:
         grid = _grid(units)
-        R_u = np.stack([tg.reduction(h.n, h.c, int(g * batch)) for g in grid], axis=1)  # (pairs, grid)
-        J = None if pop is None else np.stack([pop.info(h.n, h.c, int(g * batch)) for g in grid], axis=1)[h.inverse]
+        # each batch count's predictive pairs serve its reduction and its information, then are dropped
+        R_u = np.empty((h.n.size, grid.size))
+        J = None if pop is None else np.empty((h.n.size, grid.size, pop.P, pop.P))
+        for j, g in enumerate(grid):
+            R_u[:, j] = tg.reduction(h.n, h.c, int(g * batch))
+            if pop is not None:
+                J[:, j] = pop.info(h.n, h.c, int(g * batch))
+        J = None if J is None else J[h.inverse]
         got, left = _greedy(scale**2 * R_u[h.inverse], grid, units, cap // batch, pop, J)
         extra = got * batch
         rest = budget - int(extra.sum())
@@ -402,8 +436,7 @@ def plan_allocation(fit, budget: int, k: float, target: str = "pass@k", band=(0.
         own = float(tg.within_variance(h.n, h.c)[h.inverse].sum())
         sd = {"now": math.sqrt(scale**2 * own + float(pop.variance(np.zeros((pop.P, pop.P)))))}
         for name, a in plans.items():
-            J_a = sum((pop.info(n[a == v], c[a == v], int(v)).sum(axis=0) for v in np.unique(a) if v > 0),
-                      np.zeros((pop.P, pop.P)))
+            J_a = _information(pop, n, c, a)
             sd[name] = math.sqrt(scale**2 * max(own - float(red[name].sum()), 0.0) + float(pop.variance(J_a)))
     est = est_u[h.inverse]
     if target == "pass@k":
