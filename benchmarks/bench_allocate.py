@@ -5,15 +5,19 @@ them ever solved and a true pass@K in [0.05, 0.95]), on those problems: start fr
 m = 32 attempts per problem drawn hypergeometrically from the full counts; spend a budget B of extra
 attempts in R rounds by each rule (uniform; fewest successes first, Kazdan et al. 2025; the
 preposterior plan of ``difficulty.allocate``), revealing each round's attempts as a hypergeometric draw
-from the problem's remaining attempts; then forecast pass@K of the problems (zero-inflated Beta,
-maximum likelihood: the same forecaster for every rule) and score it against the unbiased pass@K of
-all attempts. Printed: the mean absolute forecast error per rule at each budget, and for each uniform
-budget the budget the plan needs to reach uniform's error (log-linear interpolation of its error curve).
+from the problem's remaining attempts; then forecast pass@K of the problems and score it against the
+unbiased pass@K of all attempts. As a user would with the two commands' defaults: each round's plan
+from a zero-inflated Beta maximum-likelihood fit of the counts so far (``difficulty allocate``), every
+rule's forecast from the toolkit's default fit, the Kumaraswamy posterior (``difficulty forecast``);
+``--plan-fit`` and ``--forecaster`` choose either fit for either role. Printed: the mean absolute
+forecast error per rule at each budget, and for each uniform budget the budget the plan needs to reach
+uniform's error (log-linear interpolation of its error curve).
 
 Targets: the plan reaches uniform's error with <= 0.6x the attempts, and its error is below the
 fewest-successes rule's at every budget.
 
     PYTHONPATH=. python benchmarks/bench_allocate.py [--groups 10] [--reps 2] [--k 1000] [--rounds 2]
+        [--forecaster default|zi-beta-mle] [--plan-fit zi-beta-mle|default]
 """
 import argparse
 import pathlib
@@ -28,6 +32,8 @@ from difficulty.allocate import fewest_successes_plan, plan_allocation, uniform_
 from difficulty.counts import EvalCounts
 from difficulty.errors import DifficultyError
 from difficulty.fit.mle import fit_mle
+from difficulty.forecast import fit_for_forecast
+from difficulty.forecast import forecast as predict
 from difficulty.passk import pass_at_k
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
@@ -50,10 +56,26 @@ def groups(k, n_groups, seed):
     return [out[i] for i in sorted(pick)]
 
 
-def forecast(n, c, k):
-    fit = fit_mle(EvalCounts(n, c), "zi-beta")
+FITS = ("default", "zi-beta-mle")
+NAMES = {"default": "the default (Kumaraswamy posterior)", "zi-beta-mle": "zero-inflated Beta MLE"}
+
+
+def fit_counts(n, c, kind, seed=0):
+    """The toolkit's default forecast fit (Kumaraswamy posterior; ``difficulty forecast``) or a zero-inflated
+    Beta maximum-likelihood fit (``difficulty allocate``'s default)."""
+    counts = EvalCounts(n, c)
+    if kind == "default":
+        return fit_for_forecast(counts, seed=seed)
+    return fit_mle(counts, "zi-beta")
+
+
+def forecast(n, c, k, kind):
+    """pass@K of the problems from one fit: a posterior's mean forecast, or the estimate's."""
+    fit = fit_counts(n, c, kind)
+    if fit.draws is not None:
+        return float(predict(fit, k, draws=400, seed=0).pass_at_k[0])
     lu = fit.likelihood.log_unsolved_after(fit.estimate[None, :], np.array([float(k)]))[0, :, 0]
-    return float(np.mean(1 - np.exp(lu[fit.likelihood.hist.inverse]))), fit
+    return float(np.mean(1 - np.exp(lu[fit.likelihood.hist.inverse])))
 
 
 def reveal(rng, N, C, n, c, extra):
@@ -62,24 +84,22 @@ def reveal(rng, N, C, n, c, extra):
     return rng.hypergeometric(good, bad, extra) if extra.any() else np.zeros_like(extra)
 
 
-def run_rule(rule, N, C, n0, c0, budget, k, rounds, rng, fit0):
+def run_rule(rule, N, C, n0, c0, budget, k, rounds, rng, a):
     n, c = n0.copy(), c0.copy()
     per_round = [budget // rounds + (1 if r < budget % rounds else 0) for r in range(rounds)]
     batch = max(1, budget // (8 * n.size))
-    fit = fit0
     for r, b in enumerate(per_round):
         cap = N - n
         if rule == "uniform":
             extra = uniform_plan(n, b, cap)
         elif rule == "fewest_successes":
             extra = fewest_successes_plan(n, c, b, batch, cap)
-        else:
-            if r > 0:
-                fit = fit_mle(EvalCounts(n, c), "zi-beta")
+        else:  # the plan from the counts so far
+            fit = fit_counts(n, c, a.plan_fit)
             extra = plan_allocation(fit, b, k, batch=batch, capacity=cap, draws=8, seed=r).table["extra"].to_numpy()
         s = reveal(rng, N, C, n, c, extra)
         n, c = n + extra, c + s
-    return forecast(n, c, k)[0], int((n - n0).sum())
+    return forecast(n, c, k, a.forecaster), int((n - n0).sum())
 
 
 def main():
@@ -89,6 +109,10 @@ def main():
     ap.add_argument("--k", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--forecaster", choices=FITS, default="default",
+                    help="the fit behind every forecast (default: that of difficulty forecast)")
+    ap.add_argument("--plan-fit", choices=FITS, default="zi-beta-mle",
+                    help="the fit behind the plan (default: that of difficulty allocate)")
     a = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"real data not found at {DATA}")
@@ -102,7 +126,7 @@ def main():
             n0 = np.full(N.size, M0, dtype=np.int64)
             c0 = rng.hypergeometric(C, N - C, M0)
             try:
-                f0, fit0 = forecast(n0, c0, a.k)
+                f0 = forecast(n0, c0, a.k, a.forecaster)
             except DifficultyError:
                 continue  # no success in the first attempts: nothing to fit
             rows.append(dict(group=name, rep=rep, rule="start", budget=0, spent=0, truth=truth, forecast=f0))
@@ -111,7 +135,7 @@ def main():
                 for rule in RULES:
                     r_rng = np.random.default_rng([a.seed, gi, rep, mult, RULES.index(rule)])
                     try:
-                        f, spent = run_rule(rule, N, C, n0, c0, B, a.k, a.rounds, r_rng, fit0)
+                        f, spent = run_rule(rule, N, C, n0, c0, B, a.k, a.rounds, r_rng, a)
                     except DifficultyError as e:
                         print(f"  {name} rep {rep} {rule} B={B}: {e}", file=sys.stderr)
                         continue
@@ -119,6 +143,8 @@ def main():
                                      forecast=f))
         print(f"  [{gi + 1}/{len(chosen)}] {name} ({N.size} problems, truth pass@{a.k} = {truth:.3f}) "
               f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if not rows:
+        sys.exit("no group had a success in its first attempts: nothing to forecast")
     df = pd.DataFrame(rows)
     df["abs_error"] = (df.forecast - df.truth).abs()
     start = df[df.rule == "start"].abs_error.mean()
@@ -126,10 +152,19 @@ def main():
     table = table[list(RULES)]
     print(f"pass@{a.k} forecast from m = {M0} attempts per problem plus a budget, {len(chosen)} Pythia groups "
           f"(GSM8K, MATH; every problem sampled >= {a.k} times), {a.reps} replicates, {a.rounds} rounds; "
-          f"forecaster: zero-inflated Beta MLE for every rule")
+          f"forecaster (the same for every rule): {NAMES[a.forecaster]}; the plan's fit: {NAMES[a.plan_fit]}")
     print(f"mean absolute error with no extra attempts: {start:.4f}")
     print("mean absolute error by budget (extra attempts per problem on average):")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    # runs of one group, replicate and budget share their start: the rules' differences are paired there
+    wide = df[df.rule != "start"].pivot_table(index=["group", "rep", "budget"], columns="rule", values="abs_error")
+    print("paired differences of absolute error, mean +- standard error over the runs (negative: the plan better):")
+    for b, sub in wide.groupby(level="budget"):
+        parts = []
+        for other in ("uniform", "fewest_successes"):
+            d = (sub["plan"] - sub[other]).dropna()
+            parts.append(f"plan - {other} {d.mean():+.4f} +- {d.std(ddof=1) / np.sqrt(max(d.size, 1)):.4f}")
+        print(f"  budget {b}: " + "; ".join(parts) + f" ({len(sub)} runs)")
     per_attempt = table.copy()
     for b in per_attempt.index:
         per_attempt.loc[b] = (start - table.loc[b]) / b
@@ -155,7 +190,7 @@ def main():
         ratios.append(out)
         print(f"{rule}: attempts needed to match uniform's error, as a fraction of uniform's, at budgets "
               f"{list(table.index)}: " + ", ".join("n/a (never reached)" if np.isnan(r) else f"{r:.2f}" for r in out))
-    plan_ok = np.nanmax(ratios[0]) <= 0.6 if not np.all(np.isnan(ratios[0])) else False
+    plan_ok = bool(np.all(np.asarray(ratios[0]) <= 0.6))  # never reached (nan) at some budget: not met
     beats = bool(np.all(table["plan"] <= table["fewest_successes"]))
     print(f"target: plan reaches uniform's error with <= 0.6x the attempts: {'met' if plan_ok else 'NOT met'}; "
           f"plan's error below fewest-successes at every budget: {'met' if beats else 'NOT met'}")

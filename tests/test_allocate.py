@@ -177,3 +177,31 @@ def test_plan_spends_on_never_solved_problems_when_the_ceiling_is_uncertain():
     t = plan.table
     assert plan.sd["plan"] < min(plan.sd["uniform"], plan.sd["fewest_successes"]) < plan.sd["now"]
     assert t.loc[t.c == 0, "extra"].mean() > 16
+
+
+def test_reductions_and_information_over_distinct_pairs_equal_the_per_problem_ones():
+    """Plans sum the reductions and the information over distinct (N, c, extra) triples; the same sums problem by
+    problem, each with a marginal of its own (Kumaraswamy: the quadrature marginal), give the same numbers."""
+    from difficulty.allocate import _information, _Population, _reductions
+
+    rng = np.random.default_rng(3)
+    n = rng.choice([20, 30], 24)
+    c = rng.binomial(n, rng.beta(0.4, 3, 24))
+    c[:3] = 0
+    fit = fit_mle(EvalCounts(n, c), "kumaraswamy")
+    extra = rng.choice([0, 3, 10], 24)
+    h = fit.likelihood.hist
+    pop = _Population.of(fit, "pass@k", 500, (0.5, 0.99), h, 1.0 / 24)
+    assert pop is not None
+    tg = _Target(fit, fit.parameter_draws(3, 0), "pass@k", 500, (0.5, 0.99))
+    got_r, got_j = _reductions(tg, n, c, extra), _information(pop, n, c, extra)
+    want_r = np.zeros(24)
+    want_j = np.zeros((pop.P, pop.P))
+    for i in range(24):
+        if extra[i]:
+            fresh = _Target(fit, fit.parameter_draws(3, 0), "pass@k", 500, (0.5, 0.99))
+            want_r[i] = fresh.reduction(n[i:i + 1], c[i:i + 1], int(extra[i]))[0]
+            want_j += pop.info(n[i:i + 1], c[i:i + 1], int(extra[i]))[0]
+    np.testing.assert_allclose(got_r, want_r, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(got_j, want_j, rtol=1e-10, atol=1e-14)
+    assert np.all(got_r[extra > 0] > 0) and np.all(got_r[extra == 0] == 0)
