@@ -24,6 +24,7 @@ Protocol (each Pythia file: GSM8K 81 models, MATH 72 models, 128 problems each):
 from __future__ import annotations
 
 import argparse
+import pathlib
 import time
 import warnings
 
@@ -35,7 +36,8 @@ from difficulty.io import group_covariates, load_counts
 from difficulty.joint import fit_joint, parse_size
 from difficulty.passk import pass_at_k
 
-DATA = "/work/shared/data/real/schaeffer2025_monkeys_power_laws/pythia_checkpoints_{}_counts.csv"
+DATA = str(pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
+           / "pythia_checkpoints_{}_counts.csv")
 K = 10_000
 M = 100
 
