@@ -17,7 +17,6 @@ from functools import partial
 import pandas as pd
 
 from difficulty.backtest import FORECASTERS, backtest
-from difficulty.forecast import DEFAULT_FORECAST
 from difficulty.io import load_counts
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
@@ -39,9 +38,7 @@ def main(seeds=2):
     rows = []
     t0 = time.perf_counter()
     forecasters = list(FORECASTERS)
-    default = next(name for name, opts in FORECASTERS.items()
-                   if opts.get("method") == DEFAULT_FORECAST["method"]
-                   and opts.get("model") == DEFAULT_FORECAST["model"])
+    default = "default"  # what `difficulty forecast` does when neither model nor method is named
     groups = [(name, g) for name, g in counts.groups().items() if (g.n >= 10_000).sum() >= 20]
     used = len(groups)
     with multiprocessing.get_context("fork").Pool(min(2, os.cpu_count() or 1)) as pool:  # groups are independent

@@ -1,4 +1,4 @@
-"""Forecast accuracy across data: every forecaster side by side, the self-backtest default included.
+"""Forecast accuracy across data: every forecaster side by side, the default (checked posterior) and selfcheck included.
 
 Datasets (each a list of backtest runs: a subsample of m attempts per problem, a forecast of pass@K,
 scored against the truth):
@@ -45,9 +45,10 @@ FORECASTERS = {
     "zi-beta": dict(method="mle", model="zi-beta"),
     "kumaraswamy": dict(method="mle", model="kumaraswamy"),
     "logit-normal": dict(method="mle", model="logit-normal"),
-    "old-default": dict(method="mcmc", model="kumaraswamy"),
+    "kumaraswamy-posterior": dict(method="mcmc", model="kumaraswamy"),
     "average": dict(method="mcmc", model="average"),
-    "new-default": dict(method="selfcheck"),
+    "selfcheck": dict(method="selfcheck"),
+    "default": dict(),  # what `difficulty forecast` does when neither model nor method is named
 }
 SINGLE = ("loglog", "beta-binomial", "zi-beta", "kumaraswamy", "logit-normal")
 
@@ -176,21 +177,21 @@ def summarize(df, names, t0=None):
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     real = [d for d in ("pythia-gsm8k", "pythia-math", "jailbreak") if d in df.dataset.unique()]
     gen = [d for d in ("logit-normal", "beta-mixture") if d in df.dataset.unique()]
-    if "new-default" in names and "loglog" in names and real:
+    if "default" in names and "loglog" in names and real:
         t = table.reset_index()
         mae = t.pivot(index="dataset", columns="forecaster", values="mae")
-        ratio = mae.loc[real, "new-default"].mean() / mae.loc[real, "loglog"].mean()
-        print(f"\ntarget: new default MAE / log-log MAE over real datasets = {ratio:.2f} (<= 0.6)")
+        ratio = mae.loc[real, "default"].mean() / mae.loc[real, "loglog"].mean()
+        print(f"\ntarget: default MAE / log-log MAE over real datasets = {ratio:.2f} (<= 0.6)")
         singles = [s for s in SINGLE if s in mae.columns]
         for d in mae.index:
-            gap = mae.loc[d, "new-default"] - mae.loc[d, singles].min()
-            print(f"target: {d}: new default MAE {mae.loc[d, 'new-default']:.3f} - best single "
+            gap = mae.loc[d, "default"] - mae.loc[d, singles].min()
+            print(f"target: {d}: default MAE {mae.loc[d, 'default']:.3f} - best single "
                   f"{mae.loc[d, singles].min():.3f} ({mae.loc[d, singles].idxmin()}) = {gap:+.3f} (<= 0.01)")
-        nd = df[df.forecaster == "new-default"]
-        print(f"target: new default 90% coverage pooled over real datasets = "
+        nd = df[df.forecaster == "default"]
+        print(f"target: default 90% coverage pooled over real datasets = "
               f"{nd[nd.dataset.isin(real)].covered.mean():.2f} (in [0.85, 0.95])")
         for d in gen:
-            print(f"target: new default 90% coverage on {d} = {nd[nd.dataset == d].covered.mean():.2f} (>= 0.80)")
+            print(f"target: default 90% coverage on {d} = {nd[nd.dataset == d].covered.mean():.2f} (>= 0.80)")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ FORECASTERS = {
     "kumaraswamy-binomial-mcmc": dict(method="mcmc", model="kumaraswamy"),
     "model-average-mcmc": dict(method="mcmc", model="average"),
     "selfcheck": dict(method="selfcheck"),
+    "default": dict(),  # the Kumaraswamy posterior, its band widened by its extrapolation error inside the data
 }
 
 

@@ -36,9 +36,10 @@ __all__ = ["Forecast", "forecast", "forecast_average", "forecast_pass_at_k", "fi
 # were solved, since the likelihood then barely constrains the shape of the difficulty distribution
 DEFAULT_FORECAST = {"model": "kumaraswamy", "method": "mcmc"}
 # the default of forecast_pass_at_k and the forecast command when neither model nor method is named: the
-# posterior above. "selfcheck" (candidates weighted by their extrapolation skill inside the data,
-# difficulty.selfcheck) is reachable by name; benchmarks/bench_forecast_backtest.py does not yet show it
-# ahead of the posterior on real data
+# posterior above, its band widened by the error the model showed extrapolating inside the data
+# (difficulty.selfcheck.extrapolation_check; a posterior's band holds the parameters' uncertainty, not the
+# model's misfit). "selfcheck" (candidates weighted by their extrapolation skill inside the data) is
+# reachable by name; benchmarks/bench_forecast_backtest.py does not show it ahead of the default
 DEFAULT_METHOD = "mcmc"
 AVERAGE_MODELS = ("kumaraswamy", "zi-beta")
 
@@ -208,18 +209,32 @@ def fit_for_forecast(counts: EvalCounts, model: str | None = None, method: str |
 
 def forecast_pass_at_k(counts: EvalCounts, k, model: str | None = None, method: str | None = None,
                        level: float = 0.9, target: str = "problems", draws: int = 400, seed=0, fit_k=None,
-                       progress=None, sampler: str = "auto") -> Forecast:
+                       progress=None, sampler: str = "auto", check: bool | None = None) -> Forecast:
     """Fit (once) and forecast pass@k at any k with a band at ``level`` (module docstring). With neither
-    ``model`` nor ``method``: DEFAULT_FORECAST; method "selfcheck": candidates weighted by a
-    self-backtest inside the data (:func:`difficulty.selfcheck.forecast_selfcheck`)."""
+    ``model`` nor ``method``: DEFAULT_FORECAST, its band widened by the model's extrapolation error inside
+    the data (``check``, on by default only there; :func:`difficulty.selfcheck.extrapolation_check`);
+    method "selfcheck": candidates weighted by a self-backtest inside the data
+    (:func:`difficulty.selfcheck.forecast_selfcheck`)."""
     k = _check_k(k)
     if method == "selfcheck" or (method is None and model == "selfcheck"):
+        if check is not None:
+            raise DifficultyError("--method selfcheck widens its band itself: leave out check / --check")
         from .selfcheck import forecast_selfcheck
 
         return forecast_selfcheck(counts, k, level=level, draws=draws, seed=seed)
+    if check is None:
+        check = model is None and method is None
     fit = fit_for_forecast(counts, model, method, level, seed, fit_k, progress, sampler)
+    if check and (isinstance(fit, dict) or fit.method not in ("mle", "mcmc")):
+        raise DifficultyError("check (--check) widens the band of one per-problem model (--method mle or mcmc), "
+                              f"not of {'--model average' if isinstance(fit, dict) else '--method ' + str(method)}")
     if isinstance(fit, dict):
         return forecast_average(fit, k, level=level, target=target, draws=draws, seed=seed)
-    return forecast(fit, k, level=level, target=target, draws=draws, seed=seed)
+    fc = forecast(fit, k, level=level, target=target, draws=draws, seed=seed)
+    if check:
+        from .selfcheck import extrapolation_check, widen_forecast
+
+        fc = widen_forecast(fc, extrapolation_check(counts, fit.model_name, seed=seed))
+    return fc
 
 

@@ -19,6 +19,23 @@ each candidate forecaster is put through the same test on a smaller scale (a sel
 Candidates: the zero-inflated Beta and Kumaraswamy families and the Beta without a ceiling by maximum
 likelihood (so a never-solvable fraction is available), and the aggregate log-log power law. A warning
 is recorded when k / N exceeds 100 times the largest ratio the self-backtest could check.
+
+The default forecaster (one posterior) takes the same test for its band alone
+(:func:`extrapolation_check`, :func:`widen_forecast`): the model, fitted by maximum likelihood (the
+posterior's fast proxy), forecasts pass@k0 from ``CHECK_REPLICATES`` subsamples of m = k0 / 10
+attempts (when m >= ``CHECK_MIN_ATTEMPTS``; with fewer attempts m = ``CHECK_MIN_ATTEMPTS`` when that
+leaves a ratio of 3 or more); a subsample with nothing solved counts as a forecast of 0. Their root
+mean square error e_c at the ratio r_c = k0 / m bounds the band from below,
+
+    band at k  contains  mid +- z e_c log(k / k0) / log r_c        (k > k0; nothing added at k <= k0)
+
+the error of a model's extrapolation grows with log k, as the candidates' rule above has it. Measured
+(``benchmarks/bench_forecast_backtest.py`` and generated truths outside it): adding e_c flat, or grown with
+the square root of the log ratio, leaves the bands short on truths whose pass@k keeps climbing in log k
+(logit-normal with a wide spread, success rates uniform in log q). Where no subsample can be checked
+(k0 < 3 ``CHECK_MIN_ATTEMPTS``), e_c = 0.1 at r_c = 10, said in a warning. A check at ratio 100 from
+k0 / 100 attempts was tried as well: from so few attempts per problem its error is mostly the
+subsample's own noise, and it widened the bands at 10 x N on real data by half for no coverage.
 """
 from __future__ import annotations
 
@@ -31,7 +48,7 @@ from scipy.special import ndtri
 from .counts import EvalCounts
 from .errors import DifficultyError
 
-__all__ = ["SELFCHECK_CANDIDATES", "forecast_selfcheck", "self_backtest"]
+__all__ = ["SELFCHECK_CANDIDATES", "extrapolation_check", "forecast_selfcheck", "self_backtest", "widen_forecast"]
 
 # name: (method, model) of each candidate forecaster
 SELFCHECK_CANDIDATES = {
@@ -42,6 +59,9 @@ SELFCHECK_CANDIDATES = {
 }
 MIN_ATTEMPTS = 20  # a subsample of fewer attempts per problem says too little about shape to score a fit
 WARN_FACTOR = 100  # warn when k / N goes beyond this many times the largest ratio checked
+CHECK_MIN_ATTEMPTS = 8  # the default's check: the smallest subsample it forecasts from
+CHECK_REPLICATES = 3
+UNCHECKED_ERROR = 0.1  # e_c at r_c = 10 when the data are too short to check anything
 
 
 def _point(counts, k, name, level, seed, draws):
@@ -158,3 +178,65 @@ def forecast_selfcheck(counts: EvalCounts, k, level: float = 0.9, draws: int = 4
             "error_checked": e_checked, "runs": bt["rows"], "failed": failed}
     return Forecast(k, np.asarray(mid, dtype=float), lo, hi, level, "selfcheck", "selfcheck", "problems",
                     weights=weights, fit={c: f.fit for c, f in fits.items()}, selfcheck=info, warnings=warn)
+
+
+def _check_attempts(k0: int):
+    """The subsample size of the default's check (module docstring), or None when none is possible."""
+    if k0 // 10 >= CHECK_MIN_ATTEMPTS:
+        return k0 // 10
+    return CHECK_MIN_ATTEMPTS if k0 >= 3 * CHECK_MIN_ATTEMPTS else None
+
+
+def extrapolation_check(counts: EvalCounts, model: str = "kumaraswamy", replicates: int = CHECK_REPLICATES,
+                        seed=0) -> dict:
+    """How far ``model`` (maximum likelihood) misses pass@k0 (k0 = min N, known from the data) when it
+    forecasts it from subsamples of m = k0 / r_c attempts per problem (module docstring)."""
+    from .backtest import subsample_counts
+    from .forecast import fit_for_forecast, forecast
+    from .passk import pass_at_k
+
+    k0 = int(counts.n.min())
+    truth = float(np.mean(pass_at_k(counts.n, counts.c, k0)))
+    m = _check_attempts(k0)
+    out = {"model": model, "method": "mle", "k0": k0, "truth_at_k0": truth, "attempts": m, "runs": []}
+    if m is None:
+        return {**out, "ratio_checked": None, "error_checked": None}
+    rng = np.random.default_rng(seed)
+    for rep in range(int(replicates)):
+        sub = subsample_counts(counts, m, rng)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_for_forecast(sub, model, "mle", seed=seed + rep)
+                est = float(forecast(fit, [k0], draws=200, seed=seed + rep).pass_at_k[0])
+        except DifficultyError:  # nothing solved in the subsample: nothing to extrapolate from, a forecast of 0
+            est = 0.0
+        out["runs"].append({"forecast": est, "error": est - truth, "solved": int(np.count_nonzero(sub.c))})
+    err = np.array([r["error"] for r in out["runs"]])
+    return {**out, "ratio_checked": k0 / m, "error_checked": float(np.sqrt(np.mean(err**2)))}
+
+
+def widen_forecast(fc, check: dict):
+    """``fc`` with its band widened to at least mid +- z e(k), e(k) = e_c log(k / k0) / log r_c for
+    k > k0 (module docstring); the check and any warning recorded in the forecast."""
+    from dataclasses import replace
+
+    k = fc.k
+    k0 = check["k0"]
+    warn = list(fc.warnings or [])
+    if check["error_checked"] is None:
+        e_c, r_c = UNCHECKED_ERROR, 10.0
+        warn.append(f"the data have too few attempts per problem (min N = {k0}) to check the model's extrapolation; "
+                    f"the band is widened by a fixed {UNCHECKED_ERROR:g} at 10 x N")
+    else:
+        e_c, r_c = check["error_checked"], check["ratio_checked"]
+        far = k / k0 > WARN_FACTOR * r_c
+        if far.any():
+            warn.append(f"k/N up to {float(np.max(k / k0)):.3g} is beyond {WARN_FACTOR}x the ratio the check inside "
+                        f"the data could test ({r_c:.3g}); the band there rests on the model's form")
+    e = e_c * np.log(np.maximum(k / k0, 1.0)) / math.log(r_c)
+    z = float(ndtri(0.5 + fc.level / 2))
+    lo = np.clip(np.minimum(fc.low, fc.pass_at_k - z * e), 0.0, 1.0)
+    hi = np.clip(np.maximum(fc.high, fc.pass_at_k + z * e), 0.0, 1.0)
+    info = {**check, "widened_by": (z * e).tolist()}
+    return replace(fc, low=lo, high=hi, selfcheck=info, warnings=warn or None)

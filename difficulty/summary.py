@@ -84,6 +84,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     )
     from .passk import estimate_pass_at_k
     from .ranking import rank_problems
+    from .selfcheck import extrapolation_check, widen_forecast
 
     report = progress or (lambda stage, done, total: None)
     total = len(STAGES)
@@ -132,10 +133,13 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     stage(4)
     k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
     fc = forecast(post_f, k_fc, level=level, draws=200)
+    # the default forecast's band as the forecast command gives it: widened by the model's extrapolation
+    # error inside these data (its draws stay the posterior's, reused by the average below)
+    fc_checked = widen_forecast(fc, extrapolation_check(counts, fc_name))
     fc_avg = forecast_average({"zi-beta": post, fc_name: post_f}, k_fc, weights=loo["weight"].to_dict(),
                               level=level, draws=200, reuse={fc_name: fc})  # its draws, not computed twice
     fc_pop = forecast(post, k_fc, level=level, target="population", draws=1000)
-    out["forecast"] = fc.to_dict()
+    out["forecast"] = fc_checked.to_dict()
     out["forecast_average"] = fc_avg.to_dict()
     out["forecast_zi_beta_population"] = fc_pop.to_dict()
 

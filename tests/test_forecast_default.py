@@ -93,3 +93,117 @@ def test_no_check_possible_is_said():
     z = 1.6448536269514722  # the 95% normal quantile: a 90% band
     assert f.low[0] <= max(0.0, f.pass_at_k[0] - 0.1 * z) + 1e-9
     assert f.high[0] >= min(1.0, f.pass_at_k[0] + 0.1 * z) - 1e-9
+
+
+Z90 = 1.6448536269514722  # the 95% normal quantile: the half-width of a 90% band in sds
+
+
+def test_check_subsample_size():
+    """The default's check subsamples to k0 / 10 attempts when that leaves >= 8, else to 8 when k0 >= 24;
+    below that nothing can be checked."""
+    from difficulty.selfcheck import _check_attempts
+
+    assert [_check_attempts(k) for k in (10_000, 1000, 100, 80, 79, 60, 24, 23, 5)] == \
+        [1000, 100, 10, 8, 8, 8, 8, None, None]
+
+
+def test_check_truth_runs_and_error():
+    """The check's pass@k0 is the exact unbiased pass@k0 of the data (fractions: 1 - C(N - c, k0) / C(N, k0)
+    averaged); each run's forecast is the Kumaraswamy MLE forecast of pass@k0 from a subsample drawn with the
+    same seeded generator, its error forecast - truth, and the error checked their root mean square."""
+    from difficulty.forecast import fit_for_forecast, forecast
+    from difficulty.selfcheck import extrapolation_check
+
+    rng = np.random.default_rng(4)
+    q = rng.beta(0.4, 4.0, 96)
+    n = np.where(np.arange(96) % 2, 120, 100)
+    counts = EvalCounts(n, rng.binomial(n, q))
+    ch = extrapolation_check(counts, seed=7)
+    k0 = 100
+    exact = sum(1 - Fraction(comb(int(N) - int(c), k0), comb(int(N), k0)) for N, c in zip(counts.n, counts.c)) / 96
+    assert ch["k0"] == k0 and ch["attempts"] == 10 and ch["ratio_checked"] == 10.0
+    assert ch["truth_at_k0"] == pytest.approx(float(exact), rel=1e-13)
+    again = np.random.default_rng(7)
+    for rep, run in enumerate(ch["runs"]):
+        sub = subsample_counts(counts, 10, again)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = forecast(fit_for_forecast(sub, "kumaraswamy", "mle", seed=7 + rep), [k0], draws=200, seed=7 + rep)
+        assert run["forecast"] == float(f.pass_at_k[0])
+        assert run["error"] == pytest.approx(run["forecast"] - float(exact), abs=1e-13)
+    assert len(ch["runs"]) == 3
+    assert ch["error_checked"] == pytest.approx(np.sqrt(np.mean([r["error"] ** 2 for r in ch["runs"]])), rel=1e-12)
+
+
+def test_widen_band_by_the_checked_error():
+    """The band holds at least mid +- z e_c log(k / k0) / log r_c beyond k0 (z of a 90% band, e_c = 0.05,
+    r_c = 10, k0 = 100: half-widths 0, 0, 0.05 z, 0.1 z, 0.2 z at k = 50, 100, 1000, 1e4, 1e6), clipped to
+    [0, 1]; an end already wider is kept; at k <= k0 the band is untouched."""
+    from difficulty.forecast import Forecast
+    from difficulty.selfcheck import widen_forecast
+
+    k = np.array([50.0, 100.0, 1000.0, 1e4, 1e6])
+    mid = np.array([0.40, 0.50, 0.60, 0.70, 0.90])
+    lo, hi = mid - 0.01, mid + 0.01
+    hi[2] = 0.95  # wider than the check asks
+    fc = Forecast(k, mid, lo, hi, 0.9, "kumaraswamy", "mcmc", "problems")
+    check = {"k0": 100, "error_checked": 0.05, "ratio_checked": 10.0, "runs": [], "attempts": 10}
+    w = widen_forecast(fc, check)
+    half = Z90 * 0.05 * np.array([0.0, 0.0, 1.0, 2.0, 4.0])
+    assert np.allclose(w.low, np.maximum(0.0, np.minimum(lo, mid - half)), atol=1e-15)
+    assert np.allclose(w.high, np.minimum(1.0, np.maximum(hi, mid + half)), atol=1e-15)
+    assert w.low[0] == lo[0] and w.high[1] == hi[1] and w.high[2] == 0.95 and w.high[4] == 1.0
+    assert w.selfcheck["widened_by"] == pytest.approx(half.tolist(), abs=1e-15)
+    assert fc.low[2] == pytest.approx(0.59)  # the forecast given is not modified
+    none = widen_forecast(fc, {"k0": 10, "error_checked": None, "ratio_checked": None, "runs": [], "attempts": None})
+    assert any("too few attempts" in s for s in none.warnings)  # e_c = 0.1 at r_c = 10: 0.1 z at k = 100
+    assert none.low[1] == pytest.approx(0.5 - 0.1 * Z90) and none.high[1] == pytest.approx(0.5 + 0.1 * Z90)
+
+
+def test_default_forecast_is_checked_and_the_switch_works():
+    """With neither model nor method the forecast is the Kumaraswamy posterior's, its band widened by the
+    check (the point unchanged; check=False gives the posterior's own band); the check is refused where there
+    is no single per-problem model to check, and with selfcheck, which widens its band itself."""
+    from difficulty.errors import DifficultyError
+
+    rng = np.random.default_rng(8)
+    counts = _sim(rng.beta(0.3, 3.0, 80), 100, 9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = forecast_pass_at_k(counts, [100, 1e4])
+        plain = forecast_pass_at_k(counts, [100, 1e4], check=False)
+        post = forecast_pass_at_k(counts, [100, 1e4], model="kumaraswamy", method="mcmc")
+    assert d.model == "kumaraswamy" and d.method == "mcmc" and d.selfcheck["error_checked"] > 0
+    assert np.array_equal(d.pass_at_k, post.pass_at_k) and post.selfcheck is None
+    assert np.array_equal(plain.low, post.low) and np.array_equal(plain.high, post.high)
+    assert d.low[0] == post.low[0] and d.high[0] == post.high[0]  # k = N: nothing to extrapolate
+    half = Z90 * d.selfcheck["error_checked"] * 2.0  # log(1e4 / 100) / log 10
+    assert d.high[1] == pytest.approx(min(1.0, max(post.high[1], d.pass_at_k[1] + half)), abs=1e-12)
+    for kw in (dict(method="loglog", check=True), dict(model="average", method="mcmc", check=True),
+               dict(method="selfcheck", check=False)):
+        with pytest.raises(DifficultyError, match="check"):
+            forecast_pass_at_k(counts, [1e4], **kw)
+
+
+@pytest.mark.slow
+def test_checked_band_covers_outside_the_family():
+    """Monte Carlo, 20 data sets of 128 problems, N = 100, success rates logit-normal(-5, 2) (outside the
+    Kumaraswamy family), truth pass@1e4 of the simulated rates: the posterior's own band covers the truth in
+    at most 12 of them, the checked default's in at least 16 (a 90% band would miss 5 or more of 20 with
+    probability 0.04)."""
+    from difficulty.forecast import fit_for_forecast, forecast
+    from difficulty.selfcheck import extrapolation_check, widen_forecast
+
+    rng = np.random.default_rng(11)
+    own = checked = 0
+    for r in range(20):
+        q = 1 / (1 + np.exp(-rng.normal(-5.0, 2.0, 128)))
+        counts = EvalCounts(np.full(128, 100), rng.binomial(100, q))
+        truth = float(np.mean(1 - (1 - q) ** 1e4))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fc = forecast(fit_for_forecast(counts, seed=r), [1e4], draws=200, seed=r)
+            w = widen_forecast(fc, extrapolation_check(counts, seed=r))
+        own += fc.low[0] <= truth <= fc.high[0]
+        checked += w.low[0] <= truth <= w.high[0]
+    assert own <= 12 and checked >= 16, (own, checked)

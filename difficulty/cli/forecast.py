@@ -1,6 +1,8 @@
 """``difficulty forecast``: pass@k at any k, with a band."""
 from __future__ import annotations
 
+import argparse
+
 from .common import (
     add_command,
     add_data_args,
@@ -19,7 +21,9 @@ from .common import (
 def add_parser(subparsers) -> None:
     p = add_command(subparsers, "forecast", help="pass@k at any k with a band",
                     description="Forecast pass@k beyond the sampled k. Default (mcmc): the Kumaraswamy-binomial "
-                                "posterior. --method selfcheck: candidate forecasters (zero-inflated Beta, Beta, "
+                                "posterior, its band widened by the error the model showed forecasting pass@N "
+                                "from these data subsampled to N/10 attempts (--no-check: the posterior's "
+                                "band alone). --method selfcheck: candidate forecasters (zero-inflated Beta, Beta, "
                                 "Kumaraswamy by maximum likelihood, the log-log law) weighted by how well each "
                                 "extrapolates inside these data (subsampled to N/10 and N/100, forecasting pass@N), "
                                 "the band widened by the error they showed.",
@@ -33,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--sampler", choices=["auto", "importance", "emcee"], default="auto",
                    help="how mcmc draws the posterior: importance sampling checked by PSIS, falling back to emcee "
                         "(auto, default), or either alone")
+    p.add_argument("--check", action=argparse.BooleanOptionalAction, default=None,
+                   help="widen the band by the model's extrapolation error inside the data (default: on for the "
+                        "default forecaster, off when --model or --method is named)")
     p.add_argument("--target", choices=["problems", "population"], default="problems",
                    help="pass@k of these problems (default) or of a new draw of problems")
     p.add_argument("--level", type=level, default=0.9)
@@ -100,7 +107,8 @@ def run(args) -> int:
 
         def one(sub):
             return forecast_pass_at_k(sub, ks, model=args.model, method=args.method, level=args.level,
-                                      target=args.target, seed=args.seed, sampler=args.sampler).to_dict()
+                                      target=args.target, seed=args.seed, sampler=args.sampler,
+                                      check=args.check).to_dict()
 
         result = per_group(data, one, args.group_col is not None, args)
     if args.json:
@@ -110,7 +118,13 @@ def run(args) -> int:
         lvl = int(round(100 * r["level"]))
         print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
         sc = r.get("selfcheck")
-        if sc is not None:
+        if sc is not None and "scores" not in sc:  # the default's check of its own extrapolation
+            if sc["error_checked"] is not None:
+                print(f"  check: {sc['model']} (mle) forecast pass@{sc['k0']} from {len(sc['runs'])} subsamples of "
+                      f"{sc['attempts']} attempts (ratio {sc['ratio_checked']:.3g}): rms error "
+                      f"{sc['error_checked']:.4f} (true pass@{sc['k0']} {sc['truth_at_k0']:.4f}); the band is at "
+                      f"least that error x z, x log(k/{sc['k0']}) / log {sc['ratio_checked']:.3g}")
+        elif sc is not None:
             print(f"  self-backtest: pass@{sc['k0']} forecast from subsamples (ratio up to {sc['ratio_checked']:.3g}); "
                   f"true pass@{sc['k0']} {sc['truth_at_k0']:.4f}")
             print("  scores (rms error): " + ", ".join(

@@ -100,8 +100,17 @@ def _forecast(g):
          f"Forecast of pass@k for these problems by the {fc['model']} model ({fc['method']}; each problem's "
          f"counts enter through its posterior; the forecaster the backtests on real data support), {level} band; "
          f"beside it, the average of the two posteriors above weighted by leave-one-problem-out "
-         f"(pseudo-BMA+ weights: {wts}). Where the two disagree, the weights say which the data prefer.", "",
-         f"| k | pass@k ({fc['model']}) | {level} band | pass@k (average) | {level} band |", "|---:|---:|---|---:|---|"]
+         f"(pseudo-BMA+ weights: {wts}). Where the two disagree, the weights say which the data prefer.", ""]
+    sc = fc.get("selfcheck")
+    if sc and sc.get("error_checked") is not None:
+        L += [f"The {fc['model']} band is widened by the error the model showed extrapolating inside these data: "
+              f"fitted to {len(sc['runs'])} subsamples of {sc['attempts']} attempts per problem, it forecast "
+              f"pass@{sc['k0']} (the data's {_num(sc['truth_at_k0'], '.4f')}) with root mean square error "
+              f"{_num(sc['error_checked'], '.4f')} (ratio {_num(sc['ratio_checked'], '.3g')}); the band holds at "
+              f"least that error times z, grown in proportion to log(k / {sc['k0']}).", ""]
+    L += [f"Warning: {w}." for w in fc.get("warnings") or []] + ([""] if fc.get("warnings") else [])
+    L += [f"| k | pass@k ({fc['model']}) | {level} band | pass@k (average) | {level} band |",
+          "|---:|---:|---|---:|---|"]
     n = len(fc["k"])
     rows = sorted({int(i * (n - 1) / 7) for i in range(8)})  # eight rows, spread out
     for i in rows:
