@@ -56,9 +56,10 @@ class Forecast:
     target: str
     weights: dict | None = None  # for an average: each posterior's weight
     fit: dict | None = None  # how the fit behind it was made: the sampler that ran and its diagnostics
-    selfcheck: dict | None = None  # the default's self-backtest: scores, the ratio checked, its runs
+    selfcheck: dict | None = None  # the self-backtest or the default's check: errors, the ratio checked, its runs
     warnings: list | None = None  # e.g. k/N beyond what the self-backtest could check
-    draws: np.ndarray | None = field(default=None, repr=False, compare=False)  # (draws, K) behind the band
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)  # (draws, K): the posterior's band
+    # (a checked band, widened by the model's extrapolation error, may be wider than their quantiles)
 
     def to_dict(self):
         out = {"k": self.k.tolist(), "pass_at_k": self.pass_at_k.tolist(), "low": self.low.tolist(),
