@@ -9,9 +9,10 @@ joint model (an item-response model with residual heterogeneity and never-solvab
 and with probability pi problem i is never solvable (q_ij = 0 for every group j). Per cell the
 binomial marginal is a 1-D integral over eps, computed by adaptive Gauss-Hermite quadrature at
 the mode of the (log-concave) integrand, vectorised over all cells. Priors (weak, for
-identifiability): theta_j ~ N(0, 3^2) or, with covariates x_j per group, theta_j ~ N(x_j beta,
-tau^2) with beta ~ N(0, 3^2), log tau ~ N(0, 1); log a_i ~ N(0, 0.5^2); b_i ~ N(0, 3^2);
-log s ~ N(0, 1); logit pi ~ Logistic (pi uniform).
+identifiability): theta_j ~ N(0, 3^2) or, with covariates x_j per group (log-linear terms and an
+indicator per shared value, :func:`covariate_matrix`), theta_j ~ N(x_j beta, tau^2) with
+beta ~ N(0, 3^2), log tau ~ N(0, 1); log a_i ~ N(0, 0.5^2); b_i ~ N(0, 3^2); log s ~ N(0, 1);
+logit pi ~ Logistic (pi uniform).
 
 The fit is the posterior mode (analytic gradients, L-BFGS-B on all parameters at once) and the
 Laplace approximation around it (analytic Hessian, checked against differences of the gradient).
@@ -128,19 +129,38 @@ def parse_size(v) -> float:
 
 
 def covariate_matrix(cov: dict, names, center=None):
-    """Design rows per group: log of each covariate (standardised), their pairwise product, and an
-    intercept. ``cov``: {group: {column: value}}. Returns (X, (mean, sd)) for reuse on new groups."""
-    cols = sorted({k for v in cov.values() for k in v})
+    """Design rows per group: log of each covariate (standardised), their pairwise product, an
+    intercept, and an indicator for each value a covariate takes in two or more of the fitted groups
+    (the rungs of a ladder: a model size seen at several checkpoints, a checkpoint seen for several
+    sizes). The indicators' coefficients, under the same N(0, 3^2) prior as the others, let each rung
+    sit off the log-linear surface, so that a group left out whose size and checkpoint were both seen
+    is placed by what those rungs did (an additive two-way layout) rather than by the surface's slope
+    alone; a value seen in no more than one group adds nothing. ``cov``: {group: {column: value}}.
+    Returns (X, center): center = (columns, mean, sd, rungs) for reuse on new groups."""
+    if center is None:
+        cols = sorted({k for v in cov.values() for k in v})
+    else:
+        cols = center[0]
+    missing = [(g, k) for g in names for k in cols if k not in cov[g]]
+    if missing:
+        raise DifficultyError(f"group {missing[0][0]!r} has no covariate {missing[0][1]!r}")
     raw = np.array([[math.log(max(parse_size(cov[g][k]), 1e-300)) for k in cols] for g in names])
     if center is None:
         mean, sd = raw.mean(axis=0), raw.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
-        center = (cols, mean, sd)
-    cols, mean, sd = center
+        rungs = []
+        for j in range(len(cols)):
+            values, counts = np.unique(raw[:, j], return_counts=True)
+            rungs.append(values[counts >= 2])
+        center = (cols, mean, sd, rungs)
+    cols, mean, sd, rungs = center
     z = (raw - mean) / sd
     parts = [np.ones((len(names), 1)), z]
     if z.shape[1] == 2:
         parts.append((z[:, 0] * z[:, 1])[:, None])
+    for j, values in enumerate(rungs):
+        if values.size:
+            parts.append((raw[:, [j]] == values[None, :]).astype(float))
     return np.hstack(parts), center
 
 
@@ -577,7 +597,8 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
               seed=0, exclude=()) -> JointFit:
     """Fit the joint model to grouped per-problem counts (``counts.group`` and ``counts.problem`` set).
     ``covariates``: {group: {column: value}} for theta's regression (log of each, standardised, with
-    their product). ``exclude``: groups left out of the fit (to forecast them by predict_group)."""
+    their product, and an indicator per value shared by two or more groups: see covariate_matrix).
+    ``exclude``: groups left out of the fit (to forecast them by predict_group)."""
     import time
 
     from scipy.optimize import minimize
