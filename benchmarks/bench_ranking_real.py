@@ -21,8 +21,11 @@ of K = 10,000 more attempts, and compare with the truth from all attempts.
 * Time per ranking (the population posterior included).
 
 Baselines in the same run: the raw filters, and the ranking as it was (zi-beta, maximum likelihood
-with Laplace draws). A run whose subsample has no success at all cannot be fitted (nothing tells
-the population's scale) and is counted apart.
+with Laplace draws). Beside them, the joint model over all groups of a file (``rank --joint``, one
+fit per file and seed, the ranked problems with the same subsamples): its hidden-obtainable
+calibration and q intervals, on every run and on the runs a per-group ranking can fit. A run whose
+subsample has no success at all cannot be fitted per group (nothing tells the population's scale)
+and is counted apart.
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
 
@@ -104,6 +107,68 @@ def one_run(item, seed, models):
     return rows, runs
 
 
+def joint_hidden(items, seeds):
+    """The joint model over all groups of a file (``rank --joint``): one fit per file and seed to every
+    cell subsampled to M attempts, the ranked groups' cells with the very subsample their per-group runs
+    drew; P(solved within K) of the never-solved problems against the same truth. Rows per problem."""
+    from difficulty.joint import fit_joint
+
+    rows = []
+    for f in FILES:
+        full = load_counts(str(DATA / f"pythia_checkpoints_{f}_counts.csv"), group_col="model_nickname")
+        ok = full.n >= M  # (select() keeps no group column; the joint fit needs it)
+        full = EvalCounts(full.n[ok], full.c[ok], problem=full.problem[ok], group=full.group[ok])
+        mine = [it for it in items if it[0] == f]
+        for seed in range(seeds):
+            sub = subsample_counts(full, M, np.random.default_rng(10_000 + seed))
+            c = sub.c.copy()
+            key = {(g, p): i for i, (g, p) in enumerate(zip(full.group.astype(str), full.problem.astype(str)))}
+            task_sub = {}
+            for _, name, task in mine:  # the per-group run's own subsample of its ranked problems
+                ts = subsample_counts(task, M, np.random.default_rng(seed))
+                for p, cc in zip(np.asarray(task.problem, dtype=str), ts.c):
+                    c[key[(str(name), p)]] = cc
+                task_sub[name] = (task, ts)
+            sub = EvalCounts(sub.n, c, problem=sub.problem, group=sub.group)
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_joint(sub, draws=100, seed=seed)
+                secs = time.perf_counter() - t0
+                for name, (task, ts) in task_sub.items():
+                    t = fit.problem_table(name, K, level=0.9).set_index("problem")
+                    probs = np.asarray(task.problem, dtype=str)
+                    rows.append(pd.DataFrame({
+                        "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
+                        "fitted_alone": bool(ts.c.sum() > 0),
+                        "p_hidden": t.loc[probs, "p_solve_within_budget"].to_numpy(),
+                        "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
+                        "q_low": t.loc[probs, "q_low"].to_numpy(), "q_high": t.loc[probs, "q_high"].to_numpy(),
+                        "seconds": secs}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarise_joint(d):
+    out = {}
+    for label, sel in (("every run", d), ("runs a per-group ranking fits (a success in the subsample)",
+                                          d[d.fitted_alone])):
+        z = sel[sel.c == 0]
+        per_model = {g: ece(x.p_hidden, x.truth_solve) for g, x in z.groupby(["file", "group"])}
+        worst = max(per_model, key=per_model.get)
+        jeffreys = stats.beta(sel.C + 0.5, sel.N - sel.C + 0.5)
+        jeff = np.clip(jeffreys.cdf(sel.q_high) - jeffreys.cdf(sel.q_low), 0, 1)
+        out[label] = {
+            "runs": sel.groupby(["file", "group", "seed"]).ngroups,
+            "hidden ECE pooled": ece(z.p_hidden, z.truth_solve),
+            **{f"hidden ECE {f}": ece(z[z.file == f].p_hidden, z[z.file == f].truth_solve) for f in FILES},
+            "hidden ECE worst model": per_model[worst], "worst model": f"{worst[0]}:{worst[1]}",
+            "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
+            "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
+            "90% coverage of q (Jeffreys mass)": float(np.mean(jeff)),
+        }
+    return pd.DataFrame(out)
+
+
 def _precision_at(df, filt):
     """Pooled over runs: the precision of the top n by P(q in band), n = the size of the raw filter in that
     run, and the raw filter's own precision."""
@@ -160,6 +225,7 @@ def main():
     ap.add_argument("--models", default=DEFAULT_MODEL, help="population models ranked from their posterior")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None, help="only the first N models of each file (a quick look)")
+    ap.add_argument("--no-joint", action="store_true", help="leave out the joint model (rank --joint)")
     args = ap.parse_args()
     models = [(m, "posterior") for m in args.models.split(",") if m] + [BASELINE]
     items = tasks()
@@ -189,6 +255,17 @@ def main():
     for label in [f"{m} ({h})" for m, h in models]:
         z = df[(df.model == label) & (df.c == 0)]
         print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {label}")
+        print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if not args.no_joint:
+        t0 = time.perf_counter()
+        d = joint_hidden(items, args.seeds)
+        fits = d.drop_duplicates(["file", "seed"]).seconds
+        print(f"\njoint model (rank --joint): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
+              f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems")
+        print(summarise_joint(d).to_string(float_format=lambda v: f"{v:.3f}"))
+        z = d[(d.c == 0) & d.fitted_alone]
+        print(f"\nreliability, P(solved within {K:,}) for never-solved problems: joint, runs a per-group "
+              "ranking fits")
         print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
