@@ -138,7 +138,10 @@ def test_check_truth_runs_and_error():
 def test_widen_band_by_the_checked_error():
     """The band holds at least mid +- z e_c log(k / k0) / log r_c beyond k0 (z of a 90% band, e_c = 0.05,
     r_c = 10, k0 = 100: half-widths 0, 0, 0.05 z, 0.1 z, 0.2 z at k = 50, 100, 1000, 1e4, 1e6), clipped to
-    [0, 1]; an end already wider is kept; at k <= k0 the band is untouched."""
+    [0, 1]; an end already wider is kept; at k <= k0 the band is untouched. Given the data's pass@k0, the
+    widening of pass@k of these problems stops there (not for a new draw of problems)."""
+    from dataclasses import replace
+
     from difficulty.forecast import Forecast
     from difficulty.selfcheck import widen_forecast
 
@@ -155,6 +158,11 @@ def test_widen_band_by_the_checked_error():
     assert w.low[0] == lo[0] and w.high[1] == hi[1] and w.high[2] == 0.95 and w.high[4] == 1.0
     assert w.selfcheck["widened_by"] == pytest.approx(half.tolist(), abs=1e-15)
     assert fc.low[2] == pytest.approx(0.59)  # the forecast given is not modified
+    floored = widen_forecast(fc, {**check, "truth_at_k0": 0.55})  # pass@k of these problems >= pass@k0 = 0.55
+    assert np.allclose(floored.low[2:], np.maximum(0.0, np.minimum(lo[2:], np.maximum(mid[2:] - half[2:], 0.55))))
+    assert floored.low[3] == pytest.approx(0.55) and floored.low[2] == pytest.approx(0.55)
+    pop = widen_forecast(replace(fc, target="population"), {**check, "truth_at_k0": 0.55})  # a new draw: no floor
+    assert np.allclose(pop.low, w.low)
     none = widen_forecast(fc, {"k0": 10, "error_checked": None, "ratio_checked": None, "runs": [], "attempts": None})
     assert any("too few attempts" in s for s in none.warnings)  # e_c = 0.1 at r_c = 10: 0.1 z at k = 100
     assert none.low[1] == pytest.approx(0.5 - 0.1 * Z90) and none.high[1] == pytest.approx(0.5 + 0.1 * Z90)
