@@ -24,7 +24,8 @@ The default forecaster (one posterior) takes the same test for its band alone
 (:func:`extrapolation_check`, :func:`widen_forecast`): the model, fitted by maximum likelihood (the
 posterior's fast proxy), forecasts pass@k0 from ``CHECK_REPLICATES`` subsamples of m = k0 / 10
 attempts (when m >= ``CHECK_MIN_ATTEMPTS``; with fewer attempts m = ``CHECK_MIN_ATTEMPTS`` when that
-leaves a ratio of 3 or more); a subsample with nothing solved counts as a forecast of 0. Their root
+leaves a ratio of 3 or more); a subsample with nothing solved counts as a forecast of 0, one where
+every attempt succeeded as a forecast of 1. Their root
 mean square error e_c at the ratio r_c = k0 / m bounds the band from below,
 
     band at k  contains  mid +- z e_c log(k / k0) / log r_c        (k > k0; nothing added at k <= k0)
@@ -212,8 +213,13 @@ def extrapolation_check(counts: EvalCounts, model: str = "kumaraswamy", replicat
                 warnings.simplefilter("ignore")
                 fit = fit_for_forecast(sub, model, "mle", seed=seed + rep)
                 est = float(forecast(fit, [k0], draws=200, seed=seed + rep).pass_at_k[0])
-        except DifficultyError:  # nothing solved in the subsample: nothing to extrapolate from, a forecast of 0
-            est = 0.0
+        except DifficultyError:  # a subsample no model can be fitted to: all failures or all successes
+            if np.all(sub.c == 0):
+                est = 0.0  # nothing solved: nothing to extrapolate from, a forecast of 0
+            elif np.all(sub.c == sub.n):
+                est = 1.0  # every attempt succeeded: pass@k0 >= pass@m = 1
+            else:
+                raise
         out["runs"].append({"forecast": est, "error": est - truth, "solved": int(np.count_nonzero(sub.c))})
     err = np.array([r["error"] for r in out["runs"]])
     return {**out, "ratio_checked": k0 / m, "error_checked": float(np.sqrt(np.mean(err**2)))}

@@ -215,3 +215,26 @@ def test_checked_band_covers_outside_the_family():
         own += fc.low[0] <= truth <= fc.high[0]
         checked += w.low[0] <= truth <= w.high[0]
     assert own <= 12 and checked >= 16, (own, checked)
+
+
+def test_check_of_data_no_model_fits_at_the_subsample():
+    """Subsamples no model can be fitted to count as the forecast they imply: every attempt a success
+    (49 problems at 100/100, one at 99/100: a subsample of 10 attempts is all successes with probability
+    0.9) forecasts pass@100 = 1, the data's own value, so the error is 0 and the band stays at 1; one
+    success in 5,000 attempts (a subsample of 10 attempts per problem holds it with probability 0.1)
+    forecasts 0, an error of -0.02, the data's pass@100."""
+    from difficulty.selfcheck import extrapolation_check
+
+    full = EvalCounts(np.full(50, 100), np.r_[np.full(49, 100), 99])
+    ch = extrapolation_check(full, seed=1)
+    assert ch["truth_at_k0"] == 1.0
+    assert len(ch["runs"]) == 3  # with this seed each subsample is all successes
+    assert all(r["forecast"] == 1.0 and r["error"] == 0.0 for r in ch["runs"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = forecast_pass_at_k(full, [1e4])
+    assert f.low[0] >= 0.999
+    one = EvalCounts(np.full(50, 100), np.r_[np.zeros(49, int), 1])
+    ch = extrapolation_check(one, seed=1)
+    assert ch["truth_at_k0"] == pytest.approx(0.02, abs=1e-15)
+    assert all(r["error"] == pytest.approx(-0.02, abs=1e-15) for r in ch["runs"] if r["solved"] == 0)
