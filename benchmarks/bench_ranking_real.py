@@ -119,10 +119,10 @@ def joint_hidden(items, seeds):
         ok = full.n >= M  # (select() keeps no group column; the joint fit needs it)
         full = EvalCounts(full.n[ok], full.c[ok], problem=full.problem[ok], group=full.group[ok])
         mine = [it for it in items if it[0] == f]
+        key = {(g, p): i for i, (g, p) in enumerate(zip(full.group.astype(str), full.problem.astype(str)))}
         for seed in range(seeds):
             sub = subsample_counts(full, M, np.random.default_rng(10_000 + seed))
             c = sub.c.copy()
-            key = {(g, p): i for i, (g, p) in enumerate(zip(full.group.astype(str), full.problem.astype(str)))}
             task_sub = {}
             for _, name, task in mine:  # the per-group run's own subsample of its ranked problems
                 ts = subsample_counts(task, M, np.random.default_rng(seed))

@@ -25,19 +25,18 @@ The default forecaster (one posterior) takes the same test for its band alone
 posterior's fast proxy), forecasts pass@k0 from ``CHECK_REPLICATES`` subsamples of m = k0 / 10
 attempts (when m >= ``CHECK_MIN_ATTEMPTS``; with fewer attempts m = ``CHECK_MIN_ATTEMPTS`` when that
 leaves a ratio of 3 or more); a subsample with nothing solved counts as a forecast of 0, one where
-every attempt succeeded as a forecast of 1. Their root
-mean square error e_c at the ratio r_c = k0 / m bounds the band from below,
+every attempt succeeded as a forecast of 1. Their root mean square error e_c at the ratio r_c = k0 / m
+bounds the band from below,
 
     band at k  contains  mid +- z e_c log(k / k0) / log r_c        (k > k0; nothing added at k <= k0)
 
 and, for pass@k of these problems, the widening stops at the data's own pass@k0 (pass@k only grows
-with k; on the benchmark this narrowed the bands by up to a fifth at the same coverage).
-
-the error of a model's extrapolation grows with log k, as the candidates' rule above has it. Measured
+with k; on the benchmark this narrowed the bands by up to a fifth at the same coverage). The error of a
+model's extrapolation grows with log k, as the candidates' rule above has it. Measured
 (``benchmarks/bench_forecast_backtest.py`` and generated truths outside it): adding e_c flat, or grown with
 the square root of the log ratio, leaves the bands short on truths whose pass@k keeps climbing in log k
 (logit-normal with a wide spread, success rates uniform in log q). Where no subsample can be checked
-(k0 < 3 ``CHECK_MIN_ATTEMPTS``), e_c = 0.1 at r_c = 10, said in a warning. A check at ratio 100 from
+(k0 < 3 ``CHECK_MIN_ATTEMPTS``), e_c = ``UNCHECKED_ERROR`` at r_c = 10, said in a warning. A check at ratio 100 from
 k0 / 100 attempts was tried as well: from so few attempts per problem its error is mostly the
 subsample's own noise, and it widened the bands at 10 x N on real data by half for no coverage.
 """
@@ -66,6 +65,15 @@ WARN_FACTOR = 100  # warn when k / N goes beyond this many times the largest rat
 CHECK_MIN_ATTEMPTS = 8  # the default's check: the smallest subsample it forecasts from
 CHECK_REPLICATES = 3
 UNCHECKED_ERROR = 0.1  # e_c at r_c = 10 when the data are too short to check anything
+
+
+def _widened(mid, lo, hi, half, floor=None):
+    """The band (lo, hi) widened to hold at least mid +- half, its widened lower end not below ``floor``
+    (where given; an end already lower stays), clipped to [0, 1]."""
+    low = mid - half
+    if floor is not None:
+        low = np.maximum(low, np.minimum(floor, lo))
+    return np.clip(np.minimum(lo, low), 0.0, 1.0), np.clip(np.maximum(hi, mid + half), 0.0, 1.0)
 
 
 def _point(counts, k, name, level, seed, draws):
@@ -166,13 +174,12 @@ def forecast_selfcheck(counts: EvalCounts, k, level: float = 0.9, draws: int = 4
     z = float(ndtri(0.5 + level / 2))
     warn = []
     if not rows:
-        e = np.full(k.shape, 0.1)  # nothing could be checked: a wide, honest floor
+        e = np.full(k.shape, UNCHECKED_ERROR)  # nothing could be checked: a wide, honest floor
         warn.append(f"the data have too few attempts per problem (min N = {bt['k0']}) to check any extrapolation; "
-                    "the band is widened by a fixed 0.1")
+                    f"the band is widened by a fixed {UNCHECKED_ERROR:g}")
     else:
         e = e_checked * grow
-    lo = np.clip(np.minimum(lo, mid - z * e), 0.0, 1.0)
-    hi = np.clip(np.maximum(hi, mid + z * e), 0.0, 1.0)
+    lo, hi = _widened(mid, lo, hi, z * e)
     limit = WARN_FACTOR * max(ratio, 1.0)
     far = k / n_ref > limit
     if far.any():
@@ -245,11 +252,7 @@ def widen_forecast(fc, check: dict):
                         f"the data could test ({r_c:.3g}); the band there rests on the model's form")
     e = e_c * np.log(np.maximum(k / k0, 1.0)) / math.log(r_c)
     z = float(ndtri(0.5 + fc.level / 2))
-    low = fc.pass_at_k - z * e
-    floor = check.get("truth_at_k0")
-    if floor is not None and fc.target == "problems":  # pass@k of these problems never falls below pass@k0
-        low = np.maximum(low, np.minimum(floor, fc.low))
-    lo = np.clip(np.minimum(fc.low, low), 0.0, 1.0)
-    hi = np.clip(np.maximum(fc.high, fc.pass_at_k + z * e), 0.0, 1.0)
+    floor = check.get("truth_at_k0") if fc.target == "problems" else None  # these problems' pass@k >= pass@k0
+    lo, hi = _widened(fc.pass_at_k, fc.low, fc.high, z * e, floor)
     info = {**check, "widened_by": (z * e).tolist()}
     return replace(fc, low=lo, high=hi, selfcheck=info, warnings=warn or None)
