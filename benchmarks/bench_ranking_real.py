@@ -136,15 +136,20 @@ def joint_hidden(items, seeds):
                 fit = fit_joint(sub, draws=100, seed=seed)
                 secs = time.perf_counter() - t0
                 for name, (task, ts) in task_sub.items():
-                    t = fit.problem_table(name, K, level=0.9).set_index("problem")
+                    t1 = time.perf_counter()
+                    t = rank_problems(fit=fit, group=name, budget=K, question="hidden", level=0.9,
+                                      draws=100).table.set_index("problem")  # its p_in_band: q in [1/K, 0.2]
+                    rank_secs = time.perf_counter() - t1
                     probs = np.asarray(task.problem, dtype=str)
+                    rate = task.c / task.n
                     rows.append(pd.DataFrame({
                         "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
                         "fitted_alone": bool(ts.c.sum() > 0),
-                        "p_hidden": t.loc[probs, "p_solve_within_budget"].to_numpy(),
+                        "p_hidden": t.loc[probs, "p_hidden_obtainable"].to_numpy(),
                         "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
+                        "p_band": t.loc[probs, "p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
                         "q_low": t.loc[probs, "q_low"].to_numpy(), "q_high": t.loc[probs, "q_high"].to_numpy(),
-                        "seconds": secs}))
+                        "seconds": secs, "rank_seconds": rank_secs}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -157,6 +162,8 @@ def summarise_joint(d):
         worst = max(per_model, key=per_model.get)
         jeffreys = stats.beta(sel.C + 0.5, sel.N - sel.C + 0.5)
         jeff = np.clip(jeffreys.cdf(sel.q_high) - jeffreys.cdf(sel.q_low), 0, 1)
+        prec_a = _precision_at(sel, lambda r: (r.c > 0) & (r.c < Q_HI * M))
+        prec_b = _precision_at(sel, lambda r: r.c == 0)
         out[label] = {
             "runs": sel.groupby(["file", "group", "seed"]).ngroups,
             "hidden ECE pooled": ece(z.p_hidden, z.truth_solve),
@@ -165,6 +172,10 @@ def summarise_joint(d):
             "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
             "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
             "90% coverage of q (Jeffreys mass)": float(np.mean(jeff)),
+            "learnable top-n precision (n = raw 0<c/N<0.2)": prec_a[0], "raw 0<c/N<0.2": prec_a[1],
+            "learnable top-n precision (n = raw c=0)": prec_b[0], "raw c=0": prec_b[1],
+            "learnable ECE": ece(sel.p_band, sel.truth_band),
+            "seconds per ranking (fit apart)": sel.drop_duplicates(["file", "group", "seed"]).rank_seconds.mean(),
         }
     return pd.DataFrame(out)
 

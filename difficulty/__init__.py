@@ -24,10 +24,13 @@ _LAZY = {
     "analyze": ".api",
     "Analysis": ".api",
     "plan_allocation": ".allocate",
+    "fit_joint": ".joint",
+    "JointFit": ".joint",
 }
 
 __all__ = ["EvalCounts", "DifficultyError", "load_counts", "pass_at_k", "pass_at_k_matrix",
-           "estimate_pass_at_k", "PassAtK", "analyze", "Analysis", "plan_allocation"]
+           "estimate_pass_at_k", "PassAtK", "analyze", "Analysis", "plan_allocation",
+           "fit_joint", "JointFit"]
 
 
 def __getattr__(name):

@@ -26,11 +26,13 @@ __all__ = ["analyze", "Analysis", "counts_from_dataframe"]
 class Analysis:
     """The analysis of every group: ``groups`` maps each group's name to its frozen
     :class:`~difficulty.summary.GroupSummary` (``data``: JSON-able numbers; ``posterior``: arviz
-    InferenceData; ``ranked``: a DataFrame). ``analysis[name]`` is one group; "all" without groups."""
+    InferenceData; ``ranked``: a DataFrame). ``analysis[name]`` is one group; "all" without groups.
+    ``joint``: the joint fit over the groups, when asked for."""
 
     groups: dict
     counts: object = field(repr=False)
     options: dict = field(default_factory=dict)
+    joint: object = field(default=None, repr=False)  # the JointFit when analysed with joint=True
 
     def __getitem__(self, name):
         try:
@@ -79,13 +81,16 @@ def counts_from_dataframe(df, *, group=None, problem=None, n=None, c=None, outco
 
 def analyze(df, *, group=None, problem=None, n=None, c=None, outcome=None, attempt=None, budget=None,
             target=0.9, prompt_tokens=500.0, decode_tokens=300.0, flops_per_token=1.0, max_steps=3000,
-            jobs=1) -> Analysis:
+            jobs=1, joint=False) -> Analysis:
     """Every analysis of ``difficulty analyze`` on a DataFrame, returned instead of written.
 
     ``group``, ``problem``, ``n``, ``c``, ``outcome``, ``attempt``: column names (see
     :func:`counts_from_dataframe`). ``budget``: K for the ranking and the obtainable mass (default:
     the median number of attempts); ``target`` and the token counts: the cost plan. ``jobs``: groups
-    in parallel. Returns an :class:`Analysis` of frozen :class:`~difficulty.summary.GroupSummary`.
+    in parallel. ``joint``: also fit the joint model over the groups (``group`` and ``problem`` named)
+    and give each group's forecast, density and ranking from it (``data["joint"]``; ``ranked`` from
+    it), as ``difficulty analyze --joint``; the fit is ``Analysis.joint``. Returns an
+    :class:`Analysis` of frozen :class:`~difficulty.summary.GroupSummary`.
     """
     import numpy as np
 
@@ -98,15 +103,21 @@ def analyze(df, *, group=None, problem=None, n=None, c=None, outcome=None, attem
     options = dict(budget=float(budget), target=target, prompt_tokens=prompt_tokens, decode_tokens=decode_tokens,
                    flops_per_token=flops_per_token, max_steps=max_steps)
     opts = core.SummaryOptions(**options)
+    fit = None
+    if joint:
+        from .joint import fit_joint
+
+        fit = fit_joint(counts, level=opts.level)
+        options["joint"] = True
     parts = counts.groups()
-    res = map_groups(_summarize, [(name, sub, opts) for name, sub in parts.items()], jobs=jobs)
-    return Analysis(dict(zip(parts, res)), counts, options)
+    res = map_groups(_summarize, [(name, sub, opts, fit) for name, sub in parts.items()], jobs=jobs)
+    return Analysis(dict(zip(parts, res)), counts, options, fit)
 
 
-def _summarize(name, counts, opts):
+def _summarize(name, counts, opts, joint=None):
     from . import summary as core
 
     try:
-        return core.summarize_group(name, counts, opts)
+        return core.summarize_group(name, counts, opts, joint=joint)
     except DifficultyError as e:  # nothing can be fitted (e.g. nothing ever solved): what can be said
-        return core.summarize_passk_only(name, counts, str(e))
+        return core.summarize_passk_only(name, counts, str(e), opts, joint)

@@ -48,6 +48,7 @@ PRIOR_B = 3.0
 PRIOR_LOG_S = 1.0
 PRIOR_BETA = 3.0
 PRIOR_LOG_TAU = 1.0
+_ETA_GRID = np.linspace(-36.0, 36.0, 289)  # logit q, step 0.25: brackets for the quantiles of a cell's mixture
 
 
 # ------------------------------------------------------------------ the cell integral
@@ -112,6 +113,115 @@ def cell_log_marginal(n, c, mu, s):
     n = np.asarray(n, dtype=float)
     c = np.asarray(c, dtype=float)
     return gammaln(n + 1) - gammaln(c + 1) - gammaln(n - c + 1) + log_cell_integral(c, n, mu, s)
+
+
+def _q_window(budget: float, band=None, q_band=None) -> tuple[float, float]:
+    """[q_lo, q_hi]: ``q_band`` on q as given, or the window where P(solved within ``budget``) =
+    1 - (1 - q)^budget lies in ``band`` (default (0.5, 0.99))."""
+    if q_band is not None:
+        q_lo, q_hi = (float(v) for v in q_band)
+        if not 0 <= q_lo < q_hi <= 1:
+            raise DifficultyError(f"q_band must satisfy 0 <= LO < HI <= 1, got {q_lo:g},{q_hi:g}")
+        return q_lo, q_hi
+    lo_b, hi_b = (float(v) for v in (band if band is not None else (0.5, 0.99)))
+    if not 0 < lo_b < hi_b <= 1:
+        raise DifficultyError(f"band must satisfy 0 < LO < HI <= 1, got {lo_b:g},{hi_b:g}")
+    q_lo = -math.expm1(math.log1p(-lo_b) / budget)
+    return q_lo, (-math.expm1(math.log1p(-hi_b) / budget) if hi_b < 1 else 1.0)
+
+
+class _CellPosteriors:
+    """Each cell's posterior of eta = logit q given its counts and the structured mean (per parameter
+    draw), tabulated on a sinh-spaced grid around its mode (dense at the peak, reaching 12 prior or
+    posterior sds into the tails): its CDF by the trapezoid rule in the grid's coordinate, read at any
+    eta by linear interpolation (the grid's coordinate is an explicit function of eta)."""
+
+    GRID = 401
+
+    def __init__(self, c, n, mu, s):
+        s_ = np.asarray(s, dtype=float)[:, None]
+        x, curv = _mode(c, n, mu, s_**2)
+        self.x, self.sd = x, 1 / np.sqrt(curv)
+        self.umax = np.arcsinh(12 * np.maximum(s_, self.sd) / self.sd)
+        u = np.linspace(-1, 1, self.GRID)
+        self.eta = x[..., None] + self.sd[..., None] * np.sinh(u * self.umax[..., None])
+        jac = self.sd[..., None] * np.cosh(u * self.umax[..., None]) * self.umax[..., None]
+        lw = _h(self.eta, c[:, None], n[:, None], mu[..., None], (s_**2)[..., None]) + np.log(jac)
+        g = np.exp(lw - lw.max(axis=-1, keepdims=True))
+        cum = np.concatenate([np.zeros(g.shape[:-1] + (1,)), np.cumsum(0.5 * (g[..., 1:] + g[..., :-1]), axis=-1)],
+                             axis=-1)
+        self.total = cum[..., -1]
+        self.cum = cum / self.total[..., None]
+        self._g = g
+
+    def cdf(self, e, draws=slice(None)):
+        """P(eta <= e) per draw (those of ``draws``, a slice) and cell; ``e`` a number (+-inf allowed) or
+        a 1-D array of points, a trailing axis of the result."""
+        x, sd, umax, cum = self.x[draws], self.sd[draws], self.umax[draws], self.cum[draws]
+        e = np.asarray(e, dtype=float)
+        if e.ndim == 0:
+            if np.isinf(e):
+                return np.full(x.shape, 1.0 if e > 0 else 0.0)
+            e = e[None]
+            squeeze = True
+        else:
+            squeeze = False
+        with np.errstate(over="ignore", invalid="ignore"):
+            u = np.arcsinh((e - x[..., None]) / sd[..., None]) / umax[..., None]
+        pos = (np.clip(np.nan_to_num(u, nan=0.0), -1, 1) + 1) * 0.5 * (self.GRID - 1)
+        i = np.minimum(np.floor(pos).astype(np.int64), self.GRID - 2)
+        f = pos - i
+        out = np.take_along_axis(cum, i, -1) * (1 - f) + np.take_along_axis(cum, i + 1, -1) * f
+        return out[..., 0] if squeeze else out
+
+    def mean_q(self):
+        """E[q] per draw and cell (trapezoid rule on the grid)."""
+        v = expit(self.eta) * self._g
+        return 0.5 * (v[..., 1:] + v[..., :-1]).sum(-1) / self.total
+
+    def _mixture_cdf(self, r, e):
+        """The mixture over draws of r delta_0 + (1 - r) posterior, its CDF at eta = ``e`` (cells, L)
+        per cell (or at the shared points ``e`` (L,)): (cells, L)."""
+        D, P = r.shape
+        L = np.shape(e)[-1]
+        M = np.zeros((P, L))
+        step = max(1, 4_000_000 // max(1, P * L))
+        for a in range(0, D, step):
+            sl = slice(a, a + step)
+            M += (r[sl, :, None] + (1 - r[sl, :, None]) * self.cdf(e, sl)).sum(axis=0)
+        return np.clip(M / D, 0, 1)
+
+    def mixture_quantiles(self, r, probs, steps: int = 8):
+        """Quantiles of q per cell under the mixture over draws of r delta_0 + (1 - r) posterior: the
+        mixture's CDF on a grid of eta (step 0.25) brackets each, regula falsi (Illinois) on the CDF
+        itself refines it; the never-solvable atom when it holds the level."""
+        grid = _ETA_GRID
+        P = r.shape[1]
+        M = np.maximum.accumulate(self._mixture_cdf(r, grid), axis=1)
+        atom = r.mean(axis=0)
+        rows = np.arange(P)
+        out = []
+        for p in probs:
+            hit = M[:, -1] >= p
+            i = np.where(hit, np.maximum(np.argmax(M >= p, axis=1), 1), grid.size - 1)
+            a, b = grid[i - 1], grid[i]
+            fa, fb = M[rows, i - 1] - p, M[rows, i] - p
+            side = np.zeros(P)
+            for _ in range(steps):
+                t = np.where(fb > fa, -fa / np.where(fb > fa, fb - fa, 1.0), 0.5)
+                m = a + np.clip(t, 0.0, 1.0) * (b - a)
+                fm = self._mixture_cdf(r, m[:, None])[:, 0] - p
+                left = fm < 0
+                a, fa = np.where(left, m, a), np.where(left, fm, fa)
+                b, fb = np.where(left, b, m), np.where(left, fb, fm)
+                fb = np.where(left & (side == 1), fb / 2, fb)  # Illinois: an end kept twice counts half
+                fa = np.where(~left & (side == -1), fa / 2, fa)
+                side = np.where(left, 1, -1)
+            t = np.where(fb > fa, -fa / np.where(fb > fa, fb - fa, 1.0), 0.5)
+            e = a + np.clip(t, 0.0, 1.0) * (b - a)
+            q = np.where(hit, expit(e), 1.0)
+            out.append(np.where(atom >= p, 0.0, q))
+        return out
 
 
 # ------------------------------------------------------------------ covariates
@@ -399,10 +509,22 @@ class JointFit:
             raise DifficultyError(f"group {group!r} is not in the joint fit (groups: "
                                   f"{', '.join(self.groups[:8])}{', ...' if len(self.groups) > 8 else ''})") from None
 
+    def _cells(self, group, draws):
+        """The cells of ``group``: their problems' indices, N and c, and per parameter draw the posterior
+        probability that each problem is never solvable r (D, cells), the structured mean of logit q,
+        mu = a_i theta_j - b_i (D, cells), and the residual sd s (D,)."""
+        j = self._group_index(group)
+        Z, th, a, b, s, pi = self._draw_parts(draws)
+        sel = self.gj == j
+        cells_i = self.gi[sel]
+        r = self._never(Z, a, th, b, s, pi)[:, cells_i]
+        mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
+        return cells_i, self.n[sel], self.c[sel], r, mu, s
+
     # -- the forecast kernel
-    def _kernel(self, j_cells, n, c, theta_j, a, b, s, k):
+    @staticmethod
+    def _kernel(mu, n, c, s, k):
         """log E[(1 - q)^K | cell data, params] per draw and cell and K: (D, cells, K)."""
-        mu = a[:, j_cells] * theta_j[:, None] - b[:, j_cells]  # (D, cells)
         s_ = s[:, None]
         base = log_cell_integral(c, n, mu, s_)
         kk = np.asarray(k, dtype=float)
@@ -414,12 +536,8 @@ class JointFit:
     def unsolved_after(self, group, k, draws: int | None = None):
         """E[(1 - q_ij)^K | data] for every problem of ``group`` (the never-solvable mass included),
         per parameter draw: (D, problems, K), with the problems' indices."""
-        j = self._group_index(group)
-        Z, th, a, b, s, pi = self._draw_parts(draws)
-        sel = self.gj == j
-        cells_i = self.gi[sel]
-        r = self._never(Z, a, th, b, s, pi)[:, cells_i]  # (D, cells)
-        lk = self._kernel(cells_i, self.n[sel], self.c[sel], th[:, j], a, b, s, k)
+        cells_i, n, c, r, mu, s = self._cells(group, draws)
+        lk = self._kernel(mu, n, c, s, k)
         return r[..., None] + (1 - r[..., None]) * np.exp(lk), cells_i
 
     def forecast(self, group, k, level: float | None = None, draws: int | None = None, seed=0, problems=None):
@@ -458,14 +576,8 @@ class JointFit:
     def p_solved_within(self, group, budget, draws: int | None = None):
         """P(solved within ``budget`` more attempts) per problem of ``group`` (posterior mean over draws),
         and the problem names. ``budget`` may be one number or one per problem of the group."""
-        j = self._group_index(group)
-        sel = self.gj == j
-        budget = np.broadcast_to(np.asarray(budget, dtype=float), (int(sel.sum()),))
-        Z, th, a, b, s, pi = self._draw_parts(draws)
-        cells_i = self.gi[sel]
-        r = self._never(Z, a, th, b, s, pi)[:, cells_i]
-        mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
-        n, c = self.n[sel], self.c[sel]
+        cells_i, n, c, r, mu, s = self._cells(group, draws)
+        budget = np.broadcast_to(np.asarray(budget, dtype=float), n.shape)
         lk = np.minimum(log_cell_integral(c, n + budget, mu, s[:, None]) - log_cell_integral(c, n, mu, s[:, None]), 0)
         p = (1 - r) * -np.expm1(lk)
         return p.mean(axis=0), np.asarray(self.problems, dtype=object)[cells_i]
@@ -476,70 +588,103 @@ class JointFit:
         r = self._never(Z, a, th, b, s, pi).mean(axis=0)
         return dict(zip(self.problems, r.tolist()))
 
-    def problem_table(self, group, budget: float, band=(0.5, 0.99), level: float | None = None,
+    def problem_table(self, group, budget: float, band=None, q_band=None, level: float | None = None,
                       draws: int = 100):
-        """Per problem of ``group``: n, c, P(solved within ``budget``) with its interval at ``level``, the
-        posterior probability that q lies in [q_lo, q_hi] (the window where P(solved within budget)
-        is in ``band``), the posterior mean of q, and P(never solvable). A pandas DataFrame."""
+        """Per problem of ``group``: n, c, P(solved within ``budget`` more attempts) with its interval at
+        ``level``, the posterior probability that q lies in ``q_band`` [q_lo, q_hi] (or in the window
+        where P(solved within budget) is in ``band``; default band (0.5, 0.99)), the posterior mean of q
+        and its interval, and P(never solvable). Every quantity is the mixture over parameter draws of
+        each cell's posterior given its own counts (a band from q = 0 holds the never-solvable atom).
+        A pandas DataFrame, in the fit's order of the group's cells."""
         import pandas as pd
 
         level = level or self.level
         K = float(budget)
-        lo_b, hi_b = band
-        q_lo = -math.expm1(math.log1p(-lo_b) / K)
-        q_hi = -math.expm1(math.log1p(-hi_b) / K) if hi_b < 1 else 1.0
-        j = self._group_index(group)
-        sel = self.gj == j
-        Z, th, a, b, s, pi = self._draw_parts(draws)
-        cells_i = self.gi[sel]
-        n, c = self.n[sel], self.c[sel]
-        r = self._never(Z, a, th, b, s, pi)[:, cells_i]
-        mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
-        s_ = s[:, None]
-        # each cell's posterior of eta = logit q on a sinh-spaced grid around its mode (narrow peak, wide tail)
-        x, curv = _mode(c, n, mu, s_**2)
-        sd = 1 / np.sqrt(curv)
-        umax = np.arcsinh(12 * np.maximum(s_, sd) / sd)
-        u = np.linspace(-1, 1, 401)
-        eta = x[..., None] + sd[..., None] * np.sinh(u * umax[..., None])
-        jac = sd[..., None] * np.cosh(u * umax[..., None]) * umax[..., None]
-        lw = _h(eta, c[:, None], n[:, None], mu[..., None], (s_**2)[..., None]) + np.log(jac)
-        w = np.exp(lw - lw.max(axis=-1, keepdims=True))
-        w /= w.sum(axis=-1, keepdims=True)
-        q = expit(eta)
-        cdf_cell = np.cumsum(w, axis=-1)  # at the grid points, per draw
-        q_mean = ((1 - r) * (w * q).sum(-1)).mean(axis=0)
-        lk = np.minimum(log_cell_integral(c, n + K, mu, s_) - log_cell_integral(c, n, mu, s_), 0)
-        p_solve_d = (1 - r) * -np.expm1(lk)
-        # P(q in window) per draw, then the mixture over draws
+        q_lo, q_hi = _q_window(K, band, q_band)
+        cells_i, n, c, r, mu, s = self._cells(group, draws)
+        post = _CellPosteriors(c, n, mu, s)
         with np.errstate(divide="ignore"):
-            e_lo = math.log(q_lo) - math.log1p(-q_lo)
+            e_lo = math.log(q_lo) - math.log1p(-q_lo) if q_lo > 0 else -np.inf
             e_hi = math.log(q_hi) - math.log1p(-q_hi) if q_hi < 1 else np.inf
-        inside = (w * ((eta >= e_lo) & (eta <= e_hi))).sum(-1)
-        p_in = ((1 - r) * inside).mean(axis=0)
-        # quantiles of q under the mixture over draws (with the never-solvable mass at q = 0)
-        grid = np.concatenate([[0.0], np.logspace(-12, 0, 601)])
-        lg = np.log(np.maximum(grid, 1e-300)) - np.log1p(-np.minimum(grid, 1 - 1e-16))
-        cdf = np.zeros((cells_i.size, grid.size))
-        for d in range(eta.shape[0]):
-            for t in range(cells_i.size):
-                cdf[t] += r[d, t] + (1 - r[d, t]) * np.interp(lg, eta[d, t], cdf_cell[d, t], left=0.0, right=1.0)
-        cdf /= eta.shape[0]
-        cdf[:, 0] = r.mean(axis=0)
-        cdf = np.maximum.accumulate(cdf, axis=1)
-
-        def quant(p):
-            idx = np.argmax(cdf >= p, axis=1)
-            return np.where(cdf[:, -1] >= p, grid[idx], 1.0)
-
-        ql, qh = quant(0.5 - level / 2), quant(0.5 + level / 2)
+        p_in = ((1 - r) * (post.cdf(e_hi) - post.cdf(e_lo)) + (r if q_lo == 0 else 0.0)).mean(axis=0)
+        q_mean = ((1 - r) * post.mean_q()).mean(axis=0)
+        lk = np.minimum(log_cell_integral(c, n + K, mu, s[:, None]) - log_cell_integral(c, n, mu, s[:, None]), 0)
+        p_solve = ((1 - r) * -np.expm1(lk)).mean(axis=0)
+        ql, qh = post.mixture_quantiles(r, [0.5 - level / 2, 0.5 + level / 2])
         to_solve = lambda qq: -np.expm1(K * np.log1p(-np.clip(qq, 0, 1 - 1e-16)))  # noqa: E731
         return pd.DataFrame({
             "problem": np.asarray(self.problems, dtype=object)[cells_i], "n": n.astype(np.int64),
             "c": c.astype(np.int64), "q_mean": q_mean, "q_low": ql, "q_high": qh,
-            "p_solve_within_budget": p_solve_d.mean(axis=0),
+            "p_solve_within_budget": p_solve,
             "p_solve_within_budget_low": to_solve(ql), "p_solve_within_budget_high": to_solve(qh),
-            "p_in_band": p_in, "p_never": r.mean(axis=0)})
+            "p_in_band": np.clip(p_in, 0.0, 1.0), "p_never": r.mean(axis=0)})
+
+    def density(self, group, sigma=None, level: float | None = None, draws: int = 100, budget: float = 1000,
+                band=(0.5, 0.99), q_band=None, ks=()) -> dict:
+        """The perceived-difficulty density of ``group``'s problems, f(sigma) with sigma = log(1/p) =
+        -log(1 - q) (MATH.md, Eq. 10), as the joint posterior sees them: at each parameter draw the mean
+        over the group's problems of their posteriors given their own counts, (1/I) sum_i (1 - r_i)
+        f_i(sigma) (the posterior mean of the problem set's distribution), with the never-solvable atom
+        (1/I) sum_i r_i at sigma = 0. ``density`` is the mean over draws, ``low``/``high`` a pointwise
+        band over them at ``level``; the obtainable mass (problems whose P(solved within ``budget``) is
+        in ``band``) with its band likewise; ``functionals``: the mass with q in ``q_band`` and <p^K> =
+        1 - pass@K at each K of ``ks``, each with its band over draws. A dict in the shape of
+        ``difficulty invert``'s results."""
+        level = level or self.level
+        sigma = np.logspace(-5, 1.5, 120) if sigma is None else np.asarray(sigma, dtype=float)
+        if sigma.ndim != 1 or not np.all(np.isfinite(sigma)) or np.any(sigma <= 0):
+            raise DifficultyError("sigma must be a 1-D array of finite values > 0")
+        cells_i, n, c, r, mu, s = self._cells(group, draws)
+        eta = sigma + np.log(-np.expm1(-sigma))  # logit q at q = 1 - exp(-sigma)
+        q = -np.expm1(-sigma)
+        dens = np.empty((r.shape[0], sigma.size))
+        base = log_cell_integral(c, n, mu, s[:, None]) + np.log(s)[:, None] + _LOG_SQRT_2PI  # log of int e^h
+        for d in range(r.shape[0]):  # log f_eta = h - log int e^h; f_sigma = f_eta / q (d sigma / d eta = q)
+            lf = _h(eta[None, :], c[:, None], n[:, None], mu[d][:, None], s[d] ** 2) - base[d][:, None]
+            dens[d] = ((1 - r[d])[:, None] * np.exp(lf)).mean(axis=0) / q
+        never = r.mean(axis=1)
+        q_lo, q_hi = _q_window(float(budget), band, None)
+        post = _CellPosteriors(c, n, mu, s)
+        e_lo = math.log(q_lo) - math.log1p(-q_lo)
+        e_hi = math.log(q_hi) - math.log1p(-q_hi) if q_hi < 1 else np.inf
+        mass = ((1 - r) * (post.cdf(e_hi) - post.cdf(e_lo))).mean(axis=1)
+        tails = [0.5 - level / 2, 0.5 + level / 2]
+        lo, hi = np.quantile(dens, tails, axis=0)
+        m_lo, m_hi = np.quantile(mass, tails)
+        n_lo, n_hi = np.quantile(never, tails)
+        mid = dens.mean(axis=0)
+        functionals = {}
+
+        def functional(name, vals, definition):
+            a, b = np.quantile(vals, tails)
+            v = float(vals.mean())
+            functionals[name] = {"name": name, "value": v, "low": float(min(a, v)), "high": float(max(b, v)),
+                                 "level": level, "definition": definition}
+
+        if q_band is not None:
+            lo_q, hi_q = _q_window(float(budget), None, q_band)
+            with np.errstate(divide="ignore"):
+                a_e = math.log(lo_q) - math.log1p(-lo_q) if lo_q > 0 else -np.inf
+                b_e = math.log(hi_q) - math.log1p(-hi_q) if hi_q < 1 else np.inf
+            inside = ((1 - r) * (post.cdf(b_e) - post.cdf(a_e)) + (r if lo_q == 0 else 0.0)).mean(axis=1)
+            functional(f"mass_q[{lo_q:.3g},{hi_q:.3g}]", inside,
+                       f"mass of problems with success probability q in [{lo_q:.3g}, {hi_q:.3g}]")
+        ks = np.asarray(ks, dtype=float).ravel()
+        if ks.size:
+            lk = self._kernel(mu, n, c, s, ks)
+            pk = (r[..., None] + (1 - r[..., None]) * np.exp(lk)).mean(axis=1)  # (D, K)
+            for t, K in enumerate(ks):
+                functional(f"p^{K:g}", pk[:, t], f"<p^K> = 1 - pass@K at K = {K:g}")
+        return {"sigma": sigma, "density": mid, "low": np.minimum(lo, mid), "high": np.maximum(hi, mid),
+                "functionals": functionals,
+                "never_solved": float(never.mean()), "never_solved_low": float(n_lo), "never_solved_high": float(n_hi),
+                "always_solved": 0.0, "method": "joint", "group": str(group), "regularization": None, "level": level,
+                "problems": int(cells_i.size),
+                "note": ("the joint model's posterior mean of the group's problem-set density (each problem's "
+                         "posterior given its counts and what the other groups did on it); band from the parameter "
+                         "draws"),
+                "obtainable_mass": {"budget": float(budget), "band": list(band), "mass": float(mass.mean()),
+                                    "low": float(m_lo), "high": float(m_hi)}}
 
     # -- a group left out of the fit
     def predict_group(self, covariates: dict, k, problems=None, level: float | None = None,
@@ -568,7 +713,8 @@ class JointFit:
                 raise DifficultyError("none of the named problems is in the joint fit")
         r = self._never(Z, a, th, b, s, pi)[:, idx]
         zeros = np.zeros(idx.size)
-        lk = self._kernel(idx, zeros, zeros, th_new, a, b, s, np.concatenate([k, 2 * k]))
+        mu = a[:, idx] * th_new[:, None] - b[:, idx]
+        lk = self._kernel(mu, zeros, zeros, s, np.concatenate([k, 2 * k]))
         U = r[..., None] + (1 - r[..., None]) * np.exp(lk)
         return self._band(U, k, level, seed, "problems")
 

@@ -33,10 +33,10 @@ says why. What the counts cannot say: for a problem never solved in N attempts t
 about 3/N and say nothing more, so whether q >= 1/K for K >> N rests on the population model's shape
 below 1/N. ``benchmarks/bench_ranking_real.py`` measures how well that holds on real evaluations.
 
-``joint=True`` is the hook for a joint model of several groups (a problem's difficulty shared by every
-model evaluated on it): it would hand this function one fit per group whose ``likelihood`` gives
-``log_unsolved_after``, ``posterior_cdf`` and ``log_never_solvable`` per problem, and nothing below
-would change. That model is not built yet, and asking for it is an error.
+With a joint fit over several groups (``fit=difficulty.joint.fit_joint(...)``, ``group=`` naming one
+of them; ``difficulty rank --joint``), each problem's posterior is the joint model's: its q given its
+own counts and what every other group did on it (``JointFit.problem_table``), averaged over the joint
+posterior's draws. Problems a group never solved are then told apart by the other groups' results.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ from .counts import EvalCounts
 from .errors import DifficultyError
 
 __all__ = ["RankedProblems", "rank_problems", "band_to_q", "q_to_band", "default_q_band", "stratified_pick",
-           "QUESTIONS", "DEFAULT_MODEL", "JOINT_NOT_BUILT"]
+           "QUESTIONS", "DEFAULT_MODEL"]
 
 QUESTIONS = ("learnable", "hidden")
 # of the models whose posterior CDFs are closed forms, the one whose probabilities are best calibrated on
@@ -60,9 +60,6 @@ QUESTIONS = ("learnable", "hidden")
 DEFAULT_MODEL = "beta"
 DEFAULT_Q_HI = 0.2
 POSTERIOR_MAX_STEPS = 4000  # emcee's cap when importance sampling cannot be trusted (a ranking needs ~200 draws)
-JOINT_NOT_BUILT = ("--joint: ranking from the joint model (one difficulty per problem shared by every group of "
-                   "--group-col) is not built yet; `difficulty forecast --joint` fits it; rank each group on its own, "
-                   "without --joint")
 
 # posterior CDFs are bracketed on this grid of q: 0, down to 1e-300 coarsely, then 10 points a decade in q
 # from 1e-15 to 1/2 and in 1 - q from 1/2 to 1e-15, then 1
@@ -295,20 +292,19 @@ def _empty_note(question, prob, table, confidence, q_band, budget) -> str:
 def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=None, model: str = DEFAULT_MODEL,
                   confidence: float = 0.8, level: float = 0.9, hyper: str = "full", draws: int = 200,
                   top: int | None = None, seed=0, fit=None, question: str = "learnable", q_band=None,
-                  joint: bool = False, progress=None) -> RankedProblems:
+                  group=None, progress=None) -> RankedProblems:
     """Every problem's probability for ``question`` ("learnable": q in ``q_band``, default [1/K, 0.2],
     or in the band ``band`` on P(solved within ``budget``); "hidden": unsolved so far and solved within
     ``budget`` more attempts), ranked, with intervals for q and P(solved within K) at ``level``.
 
     ``fit``: the population fit to use (any per-problem model; its posterior draws when it has them,
-    else its Laplace approximation). Without it, ``model`` is fitted to ``counts`` once: by its
+    else its Laplace approximation), or a joint fit over groups (:func:`difficulty.joint.fit_joint`)
+    with ``group`` naming the group to rank. Without it, ``model`` is fitted to ``counts`` once: by its
     posterior (``hyper="full"``), by maximum likelihood with Laplace draws (``hyper="laplace"``) or at
     the maximum only (``hyper="eb"``, the population's uncertainty ignored). ``draws``: parameter draws
     averaged over. ``top``: only the top n can be selected. ``progress``: the sampler's callback."""
-    import pandas as pd
+    from .joint import JointFit
 
-    if joint:
-        raise DifficultyError(JOINT_NOT_BUILT)
     if question not in QUESTIONS:
         raise DifficultyError(f"unknown question {question!r}; choose {' or '.join(QUESTIONS)}")
     if hyper not in ("full", "laplace", "eb"):
@@ -331,6 +327,37 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
     band_p = (float(band[0]), float(band[1])) if band is not None else q_to_band((q_lo, q_hi), budget)
     if top is not None and top < 0:
         raise DifficultyError(f"--top must be >= 0, got {top}")
+    K = float(budget)
+    if isinstance(fit, JointFit):
+        if hyper == "eb":
+            raise DifficultyError("a joint fit carries its posterior draws; hyper='eb' is for a per-group fit")
+        if group is None:
+            raise DifficultyError(f"ranking from a joint fit needs group= (one of {', '.join(fit.groups[:8])}"
+                                  f"{', ...' if len(fit.groups) > 8 else ''})")
+        table = fit.problem_table(group, K, q_band=(q_lo, q_hi), level=level, draws=draws)
+        table.insert(table.columns.get_loc("p_solve_within_budget"), "p_hidden_obtainable",
+                     np.where(table["c"].to_numpy() == 0, table["p_solve_within_budget"].to_numpy(), 0.0))
+        d = fit.diagnostics
+        info = {"method": "laplace", "groups": len(fit.groups), "problems": len(fit.problems),
+                **{k: d[k] for k in ("converged", "iterations", "seconds") if k in d}}
+        posterior = (f"joint posterior over {len(fit.groups)} groups (Laplace approximation at the mode, "
+                     f"{min(int(draws), len(fit.draws))} draws)")
+        return _ranked(table, question, K, band_p, (q_lo, q_hi), confidence, level, top, "joint", posterior,
+                       "" if d.get("converged", True) else f"the joint fit did not converge ({d.get('message', '')})",
+                       info)
+    if group is not None:
+        raise DifficultyError("group= names a group of a joint fit (fit=fit_joint(...)); rank a group's own "
+                              "counts without it")
+    table, note, fit = _per_group_table(counts, model, hyper, level, seed, progress, fit, draws, K, q_lo, q_hi)
+    info = {"method": fit.method, **{k: v for k, v in fit.diagnostics.items() if k not in ("params", "warnings")}}
+    return _ranked(table, question, K, band_p, (q_lo, q_hi), confidence, level, top, fit.model_name,
+                   _posterior_label(fit, hyper), note, info)
+
+
+def _per_group_table(counts, model, hyper, level, seed, progress, fit, draws, K, q_lo, q_hi):
+    """The probability columns of every problem under a per-problem population fit (fitted here when
+    ``fit`` is None), the note of what went wrong on the way, and the fit."""
+    import pandas as pd
 
     note = ""
     if fit is None:
@@ -341,7 +368,6 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
     counts = like.counts
     thetas = fit.parameter_draws(int(draws), seed) if hyper != "eb" else fit.estimate[None, :]
     D, P = len(thetas), like.n.size
-    K = float(budget)
     p_solve, q_mean, p_never = np.zeros(P), np.zeros(P), np.zeros(P)
     cdf, band_cdf = np.zeros((P, _Q_GRID.size)), np.zeros((P, 2))
     failures = {}
@@ -365,9 +391,8 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
         note = f"{note}; {why}" if note else why
     to_solve = lambda q: -np.expm1(K * np.log1p(-np.clip(q, 0, 1 - 1e-16)))  # noqa: E731
     inv = like.hist.inverse
-    prob = (in_band if question == "learnable" else hidden)[inv]
     table = pd.DataFrame({
-        "problem": counts.problem_ids, "n": counts.n, "c": counts.c, "probability": prob,
+        "problem": counts.problem_ids, "n": counts.n, "c": counts.c,
         "q_mean": np.clip(q_mean, 0.0, 1.0)[inv], "q_low": q_low[inv], "q_high": q_high[inv],
         "p_in_band": in_band[inv], "p_hidden_obtainable": hidden[inv],
         "p_solve_within_budget": np.clip(p_solve, 0.0, 1.0)[inv], "p_solve_within_budget_low": to_solve(q_low)[inv],
@@ -375,8 +400,15 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
     })
     if "A" in fit.param_names:
         table["p_never"] = p_never[inv]
-    # most probable first (a probability that could not be evaluated last); ties (equal counts) by the
-    # harder problem first, then in input order
+    return table, note, fit
+
+
+def _ranked(table, question, K, band_p, q_band, confidence, level, top, model_name, posterior, note, info):
+    """The question's probability per problem, ranked (most probable first; a probability that could not
+    be evaluated last; ties, equal counts, by the harder problem first, then in input order), with the
+    expected number truly in it down to each rank and the confident selection."""
+    prob = (table["p_in_band"] if question == "learnable" else table["p_hidden_obtainable"]).to_numpy(dtype=float)
+    table.insert(3, "probability", prob)
     order = np.lexsort((np.arange(len(table)), table["q_mean"].to_numpy(), -np.nan_to_num(prob, nan=-1.0)))
     rank = np.empty(len(table), dtype=int)
     rank[order] = np.arange(1, len(table) + 1)
@@ -390,14 +422,12 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
     table["selected"] = selected
     if not selected.any():
         why = (f"--top {top} keeps no problem" if top == 0 else
-               _empty_note(question, prob, table, confidence, (q_lo, q_hi), K))
+               _empty_note(question, prob, table, confidence, q_band, K))
         note = f"{note}; {why}" if note else why
-    info = {"method": fit.method, **{k: v for k, v in fit.diagnostics.items() if k not in ("params", "warnings")}}
-    return RankedProblems(table, K, None if question == "hidden" else band_p, confidence, level, fit.model_name,
+    return RankedProblems(table, K, None if question == "hidden" else band_p, confidence, level, model_name,
                           float(prob[selected].sum()), question=question,
-                          q_band=None if question == "hidden" else (q_lo, q_hi),
-                          posterior=_posterior_label(fit, hyper), note=note, top=None if top is None else int(top),
-                          fit_info=info)
+                          q_band=None if question == "hidden" else q_band,
+                          posterior=posterior, note=note, top=None if top is None else int(top), fit_info=info)
 
 
 def stratified_pick(ranked: RankedProblems, n: int, seed=0):

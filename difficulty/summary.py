@@ -58,18 +58,55 @@ def _head(name, counts):
             "attempts_max": int(counts.n.max()), "successes_total": int(counts.c.sum())}
 
 
-def summarize_passk_only(name, counts: EvalCounts, reason: str) -> GroupSummary:
-    """What can be said of a group nothing can be fitted to: its pass@k, and why."""
+def summarize_passk_only(name, counts: EvalCounts, reason: str, opts: SummaryOptions | None = None,
+                         joint=None) -> GroupSummary:
+    """What can be said of a group no per-group model can be fitted to: its pass@k, and why; with a
+    joint fit over groups (``joint``, ``opts``), what the other groups' results say of it."""
     from .passk import estimate_pass_at_k
 
     data = {**_head(name, counts), "pass_at_k": estimate_pass_at_k(counts, _observed_k(int(counts.n.min()))).to_dict(),
             "skipped": reason}
-    return GroupSummary(name, data)
+    ranked = None
+    if joint is not None and opts is not None:
+        nmin, nmax = int(counts.n.min()), float(counts.n.max())
+        k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
+        sig = np.logspace(min(-4.0, math.log10(0.1 / nmax)), 1.3, 120)
+        data["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, sorted({nmax, float(opts.budget)}))
+        data["ranking"] = data["joint"].pop("ranking")
+    return GroupSummary(name, data, ranked=None if ranked is None else ranked.table.sort_values("rank"))
 
 
-def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, progress=None) -> GroupSummary:
+def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks):
+    """The group's results from a joint fit over groups: forecast at ``k_fc``, density on ``sigma`` with
+    read-offs (mass with q in [1/budget, 0.1], <p^K> at ``ks``), the ranking by P(solved within the
+    budget) in the band, and the problems never solved here most likely solved within the budget.
+    Returns (data, the band ranking)."""
+    from .ranking import rank_problems
+
+    level = opts.level
+    ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=joint, group=name)
+    hidden = rank_problems(budget=opts.budget, question="hidden", level=level, fit=joint, group=name)
+    top = hidden.ranked.head(5)
+    data = {
+        "groups": len(joint.groups), "problems": len(joint.problems), "diagnostics": dict(joint.diagnostics),
+        "forecast": joint.forecast(name, k_fc, level=level).to_dict(),
+        "density": joint.density(name, sigma=sigma, level=level, budget=opts.budget, band=opts.band,
+                                 q_band=(1.0 / opts.budget, 0.1), ks=ks),
+        "hidden": {"budget": opts.budget, "never_solved_here": int((counts.c == 0).sum()),
+                   "expected_solved_within_budget": hidden.expected_in_top(len(hidden.table)),
+                   "top": [{"problem": str(p), "n": int(n), "p": float(v)}
+                           for p, n, v in zip(top["problem"], top["n"], top["probability"]) if v > 0]},
+        "ranking": {k: v for k, v in ranked.to_dict().items() if k != "problems"}}
+    return data, ranked
+
+
+def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, progress=None,
+                    joint=None) -> GroupSummary:
     """Every analysis of one group (module docstring). ``truth``: the generating model, when known,
-    whose curves are computed on the same grids. ``progress``: a callback (stage, done, total)."""
+    whose curves are computed on the same grids. ``progress``: a callback (stage, done, total).
+    ``joint``: a joint fit over groups (:func:`difficulty.joint.fit_joint`) that holds this group: its
+    forecast, density and ranking of the group beside the per-group ones (``data["joint"]``), and the
+    ranked table (``ranked.csv``) from it."""
     from .cost import coverage_at_cost, plan_cost
     from .fit.mcmc import compare_loo, sample_posterior
     from .fit.mle import compare_mle
@@ -191,6 +228,10 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     stage(6)
     ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=post)
     out["ranking"] = {k: v for k, v in ranked.to_dict().items() if k != "problems"}
+    if joint is not None:
+        out["ranking_per_group"] = out["ranking"]
+        out["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, ks)
+        out["ranking"] = out["joint"].pop("ranking")
 
     stage(7)
     plan_fit = fits["zi-beta"] if "zi-beta" in fits else fits[best_name]

@@ -151,8 +151,6 @@ def test_cli_forecast_joint(tmp_path):
     assert "m4" in r.stdout
     r = _cli("forecast", path, "--k", "100", "--joint")
     assert r.returncode != 0 and "--group-col" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("rank", path, "--group-col", "model", "--joint")
-    assert r.returncode != 0 and "not built" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_covariate_design_has_an_indicator_per_shared_rung():
@@ -211,3 +209,181 @@ def test_left_out_rung_placed_by_its_row_and_column():
     fc = fit.predict_group(cov[held], [100], draws=200)
     truth = float(np.mean(1 - (1 - qs[held]) ** 100))
     assert abs(fc.pass_at_k[0] - truth) <= 0.05, (fc.pass_at_k[0], truth)
+
+
+# ------------------------------------------------------------------ the joint fit's per-problem posteriors
+def _at_mode(fit):
+    """The fit with its posterior mode as its only parameter draw (so that every per-cell quantity is one
+    posterior, computed independently below with mpmath)."""
+    import dataclasses
+
+    return dataclasses.replace(fit, draws=fit.estimate[None, :])
+
+
+def _mp_cells(fit, group):
+    """mpmath, 30 digits, at the mode: per cell of ``group`` the never-solvable probability r and the
+    cell's posterior density of eta = logit q (a function), from the model's definition: the problem's
+    likelihood is pi 1{all c = 0} + (1 - pi) prod_j int Binom(c_ij | n_ij, q) N(eta; mu_ij, s^2) d eta."""
+    mp.mp.dps = 30
+    p = fit.params()
+    a, b, th, s, pi = p["a"], p["b"], p["theta"], mp.mpf(p["s"]), mp.mpf(p["pi"])
+    j = fit.groups.index(group)
+
+    def integrand(c, n, mu):
+        norm = s * mp.sqrt(2 * mp.pi)
+        return lambda e: mp.exp(c * e - n * mp.log1p(mp.exp(e)) - (e - mu) ** 2 / (2 * s * s)) / norm
+
+    def integral(f, mu):
+        return mp.quad(f, [mu - 40, mu - 10, mu, mu + 10, mu + 40])
+
+    out = []
+    for t in np.flatnonzero(fit.gj == j):
+        i = fit.gi[t]
+        cells = np.flatnonzero(fit.gi == i)
+        lik = mp.mpf(1)
+        for u in cells:
+            mu_u = mp.mpf(a[i] * th[fit.gj[u]] - b[i])
+            lik *= integral(integrand(int(fit.c[u]), int(fit.n[u]), mu_u), mu_u)
+        r = pi / (pi + (1 - pi) * lik) if all(fit.c[cells] == 0) else mp.mpf(0)
+        mu = mp.mpf(a[i] * th[j] - b[i])
+        f = integrand(int(fit.c[t]), int(fit.n[t]), mu)
+        z = integral(f, mu)
+        out.append((r, (lambda e, f=f, z=z: f(e) / z), mu, int(fit.c[t]), int(fit.n[t])))
+    return out
+
+
+def test_problem_table_against_mpmath():
+    counts, _ = _simulate(J=3, NI=6, n=60, seed=4, pi=0.3)
+    fit = _at_mode(fit_joint(counts, draws=20))
+    K, q_band = 500.0, (0.002, 0.05)
+    t = fit.problem_table("m1", K, q_band=q_band, level=0.8)
+    cells = _mp_cells(fit, "m1")
+    assert len(t) == len(cells) == 6
+    e_lo, e_hi = (mp.log(q / (1 - q)) for q in map(mp.mpf, q_band))
+    for row, (r, post, mu, *_) in zip(t.itertuples(), cells):
+        pts = [mu - 40, mu - 10, mu, mu + 10, mu + 40]
+        inside = mp.quad(post, [e_lo, e_hi])
+        mean_q = mp.quad(lambda e: post(e) * mp.exp(e) / (1 + mp.exp(e)), pts)
+        unsolved = mp.quad(lambda e: post(e) * (1 + mp.exp(e)) ** -K, pts)
+        assert row.p_never == pytest.approx(float(r), abs=1e-6)
+        assert row.p_in_band == pytest.approx(float((1 - r) * inside), abs=2e-4)  # the grid's trapezoid rule
+        assert row.q_mean == pytest.approx(float((1 - r) * mean_q), rel=1e-3, abs=1e-9)
+        assert row.p_solve_within_budget == pytest.approx(float((1 - r) * (1 - unsolved)), abs=1e-6)
+        for level_p, got in ((0.1, row.q_low), (0.9, row.q_high)):
+            if r >= level_p:  # the quantile is the never-solvable atom
+                assert got == 0.0
+                continue
+            lo, hi = mu - 40, mu + 40  # bisection on the mixture's CDF r + (1 - r) P(eta <= e)
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                if r + (1 - r) * mp.quad(post, [mu - 40, min(mid, mu), mid]) < level_p:
+                    lo = mid
+                else:
+                    hi = mid
+            ref = (lo + hi) / 2
+            assert got == pytest.approx(float(1 / (1 + mp.exp(-ref))), rel=2e-3)
+
+
+def test_density_against_mpmath():
+    counts, _ = _simulate(J=3, NI=6, n=60, seed=4, pi=0.3)
+    fit = _at_mode(fit_joint(counts, draws=20))
+    sig = np.array([1e-3, 0.02, 0.3])
+    d = fit.density("m2", sigma=sig, budget=1000, band=(0.5, 0.99), q_band=(0.001, 0.1), ks=[60.0])
+    cells = _mp_cells(fit, "m2")
+    for x, got in zip(sig, d["density"]):
+        eta = mp.log(mp.expm1(x))
+        q = -mp.expm1(-x)
+        ref = sum((1 - r) * post(eta) / q for r, post, *_ in cells) / len(cells)  # f_sigma = f_eta / (dsigma/deta)
+        assert got == pytest.approx(float(ref), rel=1e-8, abs=1e-300)
+    assert d["never_solved"] == pytest.approx(float(sum(r for r, *_ in cells) / len(cells)), abs=1e-6)
+    q_lo, q_hi = -mp.expm1(mp.log1p(-0.5) / 1000), -mp.expm1(mp.log1p(-0.99) / 1000)
+    ref = sum((1 - r) * mp.quad(post, [mp.log(q_lo / (1 - q_lo)), mp.log(q_hi / (1 - q_hi))])
+              for r, post, *_ in cells) / len(cells)
+    assert d["obtainable_mass"]["mass"] == pytest.approx(float(ref), abs=2e-4)
+    p60 = sum(r + (1 - r) * mp.quad(lambda e: post(e) * (1 + mp.exp(e)) ** -60, [mu - 40, mu, mu + 40])
+              for r, post, mu, *_ in cells) / len(cells)
+    assert d["functionals"]["p^60"]["value"] == pytest.approx(float(p60), abs=1e-6)
+    # the whole density and the atom make one
+    fine = np.logspace(-9, 3, 6000)
+    whole = fit.density("m2", sigma=fine)
+    assert np.trapezoid(whole["density"], fine) + whole["never_solved"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_rank_from_the_joint_fit():
+    from difficulty.ranking import rank_problems
+
+    rows = []
+    for j in range(5):  # as above: p_easy solved by the strong groups, p_never by none; both 0 in m0
+        rows += [(f"m{j}", "p_easy", 200, [0, 2, 10, 40, 90][j]), (f"m{j}", "p_never", 200, 0)]
+        rows += [(f"m{j}", f"x{i}", 200, int(200 * expit(j - 2 - i / 3))) for i in range(12)]
+    g, p, N, c = map(np.array, zip(*rows))
+    fit = fit_joint(EvalCounts(N, c, problem=p, group=g), draws=40)
+    r = rank_problems(fit=fit, group="m0", question="hidden", budget=10000)
+    t = r.table.set_index("problem")
+    table = fit.problem_table("m0", 10000, draws=40).set_index("problem")
+    zero = t["c"] == 0
+    assert np.allclose(t.loc[zero, "probability"], table.loc[zero[zero].index, "p_solve_within_budget"])
+    assert (t.loc[~zero, "probability"] == 0).all()
+    assert t.loc["p_easy", "rank"] < t.loc["p_never", "rank"]
+    assert r.model == "joint" and "joint posterior" in r.posterior
+    assert r.expected_in_top(len(t)) == pytest.approx(t["probability"].sum())
+    learn = rank_problems(fit=fit, group="m1", q_band=(1e-4, 0.2), budget=10000)
+    tl = learn.table.set_index("problem")
+    ref = fit.problem_table("m1", 10000, q_band=(1e-4, 0.2), draws=200).set_index("problem")
+    assert np.allclose(tl["probability"], ref.loc[tl.index, "p_in_band"])
+    with pytest.raises(DifficultyError, match="needs group="):
+        rank_problems(fit=fit)
+    with pytest.raises(DifficultyError, match="not in the joint fit"):
+        rank_problems(fit=fit, group="m9")
+    with pytest.raises(DifficultyError, match="hyper='eb'"):
+        rank_problems(fit=fit, group="m0", hyper="eb")
+
+
+def test_cli_rank_invert_analyze_joint(tmp_path):
+    counts, _ = _simulate(J=3, NI=20, n=100, seed=2)
+    path = _write(tmp_path, counts)
+    out = tmp_path / "ranked.jsonl"
+    r = _cli("rank", path, "--group-col", "model", "--joint", "--hidden", "--budget", "1000", "-o", out, "--json",
+             "--quiet")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)["groups"]
+    assert set(res) == {"m0", "m1", "m2"} and all(g["model"] == "joint" for g in res.values())
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines) == len(counts.n) and {x["group"] for x in lines} == {"m0", "m1", "m2"}
+    r = _cli("invert", path, "--group-col", "model", "--joint", "--json")
+    assert r.returncode == 0, r.stderr
+    inv = json.loads(r.stdout)["groups"]
+    assert set(inv) == {"m0", "m1", "m2"}
+    for g in inv.values():
+        assert g["method"] == "joint" and 0 <= g["never_solved"] <= 1 and "p^100" in g["functionals"]
+    for cmd, extra, message in (("rank", ["--model", "beta"], "give one of them"),
+                                ("rank", ["--posterior", "sample"], "--posterior sample"),
+                                ("invert", ["--method", "npmle-em"], "--method belongs"),
+                                ("rank", [], "--group-col"), ("invert", [], "--group-col")):
+        group = ["--group-col", "model"] if message != "--group-col" else []
+        r = _cli(cmd, path, "--joint", *group, *extra)
+        assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr, (cmd, extra, r.stderr)
+    r = _cli("analyze", path, "--joint", "-o", tmp_path / "rep")
+    assert r.returncode != 0 and "--group-col" in r.stderr and not (tmp_path / "rep").exists()
+
+
+def test_analyze_joint_gives_each_group_the_joint_results():
+    import pandas as pd
+
+    import difficulty
+
+    counts, _ = _simulate(J=3, NI=25, n=100, seed=5)
+    c = counts.c.copy()
+    c[counts.group == "m0"] = 0  # a group that solved nothing: no per-group fit, the joint still speaks of it
+    df = pd.DataFrame({"model": counts.group, "task": counts.problem, "n": counts.n, "c": c})
+    res = difficulty.analyze(df, group="model", problem="task", n="n", c="c", joint=True, max_steps=500)
+    assert res.joint is not None and res.joint.groups == ("m0", "m1", "m2")
+    m0 = res["m0"].data
+    assert "skipped" in m0 and m0["joint"]["hidden"]["never_solved_here"] == 25
+    assert m0["ranking"]["model"] == "joint" and len(res["m0"].ranked) == 25
+    for name in ("m1", "m2"):
+        d = res[name].data
+        fc = d["joint"]["forecast"]
+        assert fc["model"] == "joint" and len(fc["k"]) == len(d["forecast"]["k"])
+        assert d["ranking"]["model"] == "joint" and d["ranking_per_group"]["model"] == "zi-beta"
+        assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()

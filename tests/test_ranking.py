@@ -14,7 +14,7 @@ from difficulty.counts import EvalCounts
 from difficulty.fit import fit_mle, sample_posterior
 from difficulty.generate import simulate_counts
 from difficulty.models import make_model
-from difficulty.ranking import JOINT_NOT_BUILT, band_to_q, default_q_band, rank_problems, stratified_pick
+from difficulty.ranking import band_to_q, default_q_band, rank_problems, stratified_pick
 
 
 def _zi_beta_exact(a, b, A, n, c, K, q_lo, q_hi):
@@ -200,8 +200,8 @@ def test_bad_requests_are_one_line_errors(zi_beta_post):
         rank_problems(fit=post, band=(0.5, 0.9), q_band=(0.1, 0.2))
     with pytest.raises(DifficultyError, match="no band"):
         rank_problems(fit=post, question="hidden", q_band=(0.1, 0.2))
-    with pytest.raises(DifficultyError, match="not built yet"):
-        rank_problems(fit=post, joint=True)
+    with pytest.raises(DifficultyError, match="group= names a group of a joint fit"):
+        rank_problems(fit=post, group="a")
     with pytest.raises(DifficultyError, match="question"):
         rank_problems(fit=post, question="easy")
 
@@ -242,7 +242,7 @@ def test_rank_hidden_and_its_refusals(cli, data, tmp_path):
     assert res["question"] == "hidden" and res["band"] is None
     probs = [p["probability"] for p in res["problems"]]
     assert all(p["probability"] == 0 for p in res["problems"] if p["c"] > 0) and probs == sorted(probs, reverse=True)
-    for args, message in ((["--joint"], JOINT_NOT_BUILT), (["-o", tmp_path / "r.txt"], ".csv or .jsonl"),
+    for args, message in ((["--joint"], "--joint needs --group-col"), (["-o", tmp_path / "r.txt"], ".csv or .jsonl"),
                           (["--hidden", "--q-band", "0.1,0.2"], "takes no band"),
                           (["--q-band", "0.3,0.2"], "--q-band must satisfy 0 <= LO < HI <= 1"),
                           (["--q-band", "0.1,0.2", "--band", "0.5,0.9"], "not both"),

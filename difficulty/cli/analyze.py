@@ -8,8 +8,10 @@ from .common import (
     add_command,
     add_data_args,
     add_force,
+    add_joint,
     add_parallel,
     add_quiet,
+    check_joint,
     check_output,
     level,
     load,
@@ -26,6 +28,7 @@ def add_parser(subparsers) -> None:
     add_data_args(p)
     p.add_argument("-o", "--output", default="difficulty-report", help="output folder (default difficulty-report)")
     _add_report_args(p)
+    add_joint(p, "each group's forecast, density and ranking (beside the per-group ones)")
     p.set_defaults(run=run)
 
     p = add_command(subparsers, "demo", help="the full report on built-in generated data",
@@ -49,8 +52,6 @@ def _add_report_args(p) -> None:
     p.add_argument("--resume", action="store_true",
                    help="reuse the groups an interrupted run finished (kept in OUTPUT.partial)")
     add_force(p, "output folder")
-    p.add_argument("--joint", action="store_true", help="the joint model over groups (not built for this "
-                   "command yet: use `difficulty forecast --joint`)")
     add_quiet(p)
     add_parallel(p)
 
@@ -65,18 +66,14 @@ def _report_opts(args) -> dict:
 
 
 def run(args) -> int:
-    if getattr(args, "joint", False):
-        from ..errors import DifficultyError
-
-        raise DifficultyError("--joint is not built for `difficulty analyze` yet; `difficulty forecast --joint` "
-                              "fits the joint model (its problem table, JointFit.problem_table, is for ranking)")
+    check_joint(args)
     check_output(args.output, force=args.force, inputs=[args.data], folder=True)
     from ..report import analyze
 
     counts = load(args)
     if not args.quiet:
         print(f"difficulty: analysing {counts.n_problems} problems from {args.data}", file=sys.stderr)
-    summary = analyze(counts, args.output, **_report_opts(args))
+    summary = analyze(counts, args.output, joint=args.joint, **_report_opts(args))
     print(f"wrote {os.path.join(args.output, 'report.md')} ({summary['seconds']:.1f} s)")
     return 0
 

@@ -118,6 +118,28 @@ def load(args):
         raise
 
 
+def add_joint(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--joint", action="store_true",
+                   help=f"{what} from one model fitted to all groups of --group-col at once (logit q = a_i theta_j - "
+                        "b_i + noise, never-solvable problems): a problem other groups solved is likelier to be "
+                        "solvable by this one; needs a problem id column shared by the groups")
+
+
+def check_joint(args) -> None:
+    """``--joint`` is refused before the data are read when it has no groups to join."""
+    if getattr(args, "joint", False) and not args.group_col:
+        raise DifficultyError("--joint needs --group-col (e.g. the model column): it fits all its groups at once")
+
+
+def joint_fit(args, counts=None, **kw):
+    """The joint fit of ``--joint`` to the file's counts (read here unless given): one fit for every
+    group of ``--group-col``."""
+    from ..joint import fit_joint
+
+    check_joint(args)
+    return fit_joint(load(args) if counts is None else counts, level=args.level, seed=args.seed, **kw)
+
+
 def curve_or_counts(args):
     """("curve", (k, pass@k, n or None)) for a k,pass_at_k file, else ("counts", EvalCounts)."""
     from ..io import is_curve_file, load_curve

@@ -6,11 +6,14 @@ import argparse
 from .common import (
     add_command,
     add_data_args,
+    add_joint,
     add_parallel,
     add_quiet,
     blocks,
+    check_joint,
     curve_or_counts,
     floats_arg,
+    joint_fit,
     level,
     load,
     per_group,
@@ -46,9 +49,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     j = p.add_argument_group("joint model over groups (needs --group-col and a problem column)")
-    j.add_argument("--joint", action="store_true",
-                   help="fit one model to all groups at once (logit q = a_i theta_j - b_i + noise, never-solvable "
-                        "problems): a problem other groups solved is likelier to be solvable by this one")
+    add_joint(j, "forecasts")
     j.add_argument("--covariates", help="comma-separated per-group columns for theta's regression "
                                         "(e.g. params,train_tokens; values like 1.4B read as numbers)")
     j.add_argument("--predict-group", help="leave this group out of the fit and forecast it from its covariates")
@@ -59,12 +60,10 @@ def add_parser(subparsers) -> None:
 
 def _joint(args, ks):
     from ..errors import DifficultyError
-    from ..joint import fit_joint
 
     if not args.joint:
         raise DifficultyError("--covariates and --predict-group go with --joint")
-    if not args.group_col:
-        raise DifficultyError("--joint needs --group-col (e.g. the model column)")
+    check_joint(args)
     counts = load(args)
     cov = None
     if args.covariates:
@@ -78,12 +77,12 @@ def _joint(args, ks):
         name = args.predict_group
         if name not in cov:
             raise DifficultyError(f"--predict-group {name!r} is not a group of {args.data}")
-        fit = fit_joint(counts, covariates=cov, level=args.level, seed=args.seed, exclude=[name])
+        fit = joint_fit(args, counts, covariates=cov, exclude=[name])
         own = counts.problem[counts.group.astype(str) == name]
         fc = fit.predict_group(cov[name], ks, problems=own, level=args.level, seed=args.seed).to_dict()
         fc["predicted"] = True
         return {"groups": {name: fc}}
-    fit = fit_joint(counts, covariates=cov, level=args.level, seed=args.seed)
+    fit = joint_fit(args, counts, covariates=cov)
     return {"groups": {g: f.to_dict() for g, f in fit.forecast_all(ks, level=args.level, seed=args.seed).items()}}
 
 

@@ -8,12 +8,15 @@ from ..errors import DifficultyError
 from .common import (
     add_command,
     add_data_args,
+    add_joint,
     add_parallel,
     add_quiet,
     blocks,
     budget,
+    check_joint,
     curve_or_counts,
     floats_arg,
+    joint_fit,
     level,
     per_group,
     print_json,
@@ -57,8 +60,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--level", type=level, default=0.9)
     p.add_argument("--seed", type=whole(0), default=0)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--joint", action="store_true", help="the joint model over groups (not built for this "
-                   "command yet: use `difficulty forecast --joint`)")
+    add_joint(p, "each group's density (the posterior mean of its problem set's)")
     add_quiet(p)
     add_parallel(p)
     p.set_defaults(run=run)
@@ -86,9 +88,8 @@ def q_band(text: str | None, budget_k: float) -> tuple[float, float]:
 
 
 def run(args) -> int:
-    if getattr(args, "joint", False):
-        raise DifficultyError("--joint is not built for `difficulty invert` yet; `difficulty forecast --joint` "
-                              "fits the joint model (its problem table, JointFit.problem_table, is for ranking)")
+    if args.joint:
+        return _show(_joint(args), args)
     from ..inversion import invert_counts, invert_counts_curve, invert_curve, obtainable_mass
 
     band_q = q_band(args.q_band, args.budget)
@@ -142,6 +143,30 @@ def run(args) -> int:
     return _show(result, args)
 
 
+def _joint(args) -> dict:
+    """--joint: each group's density from one joint fit over the groups."""
+    check_joint(args)
+    given = [flag for flag, v in (("--model", args.model), ("--method", args.method), ("--noise", args.noise),
+                                  ("--problems", args.problems), ("--from", args.source), ("--check", args.check))
+             if v]
+    if given:
+        raise DifficultyError(f"--joint gives each group's density from the joint model; {given[0]} belongs to a "
+                              "per-group inversion or fit")
+    kind, data = curve_or_counts(args)
+    if kind == "curve":
+        raise DifficultyError("--joint needs per-problem counts with a problem id column; this file is a "
+                              "k,pass_at_k curve")
+    fit = joint_fit(args, data)
+    band_q = q_band(args.q_band, args.budget)
+    out = {}
+    for name in fit.groups:
+        k_max = float(fit.n[fit.gj == fit.groups.index(name)].max())
+        d = fit.density(name, level=args.level, budget=args.budget, q_band=band_q, ks=[k_max, args.budget])
+        d["k_max"] = k_max
+        out[name] = d
+    return {"groups": out}
+
+
 def _show(result, args) -> int:
     if args.json:
         print_json(result)
@@ -150,7 +175,9 @@ def _show(result, args) -> int:
         lvl = int(round(100 * r["level"]))
         print(f"{('[' + name + ']  ') if name else ''}difficulty density by {r['method']}"
               + (f" (regularization {r['regularization']:.3g})" if r["regularization"] is not None else ""))
-        print(f"  never solved (p = 1): {r['never_solved']:.4f}   always solved (p = 0): {r['always_solved']:.4f}")
+        nb = (f" [{r['never_solved_low']:.4f}, {r['never_solved_high']:.4f}]" if r.get("never_solved_low") is not None
+              else "")
+        print(f"  never solved (p = 1): {r['never_solved']:.4f}{nb}   always solved (p = 0): {r['always_solved']:.4f}")
         if r.get("unresolved_mass") is not None:
             band = (f" [{r['unresolved_low']:.4f}, {r['unresolved_high']:.4f}]" if r.get("unresolved_low") is not None
                     else "")

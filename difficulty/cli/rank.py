@@ -8,10 +8,13 @@ from .common import (
     add_command,
     add_data_args,
     add_force,
+    add_joint,
     add_quiet,
     budget,
+    check_joint,
     check_output,
     floats_arg,
+    joint_fit,
     level,
     load,
     print_json,
@@ -57,7 +60,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--band", help="LO,HI on P(solved within K) instead (the same event on q)")
     p.add_argument("--confidence", type=level, default=0.8, help="probability needed to be selected (default 0.8)")
     p.add_argument("--model", default=None, help="population model (default: the ranking's, see above)")
-    p.add_argument("--posterior", choices=("sample", "laplace"), default="sample",
+    p.add_argument("--posterior", choices=("sample", "laplace"), default=None,
                    help="population uncertainty from posterior draws (default) or the Laplace approximation "
                         "at the maximum likelihood (faster, overconfident when few problems were solved)")
     p.add_argument("--top", type=whole(0), default=None, help="keep the N most probable problems (printed, "
@@ -66,8 +69,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--show", type=whole(0), default=15, help="rows to print (default 15)")
     p.add_argument("-o", "--output", help="write the ranked list: .csv or .jsonl (one problem per line)")
     add_force(p)
-    p.add_argument("--joint", action="store_true", help="one difficulty per problem shared across the groups of "
-                   "--group-col (not built yet: an error for now)")
+    add_joint(p, "each group's probabilities")
     p.add_argument("--seed", type=whole(0), default=0)
     p.add_argument("--json", action="store_true")
     add_quiet(p)
@@ -97,10 +99,13 @@ def _write(path: str, table) -> None:
 
 
 def run(args) -> int:
-    if args.joint:
-        from ..ranking import JOINT_NOT_BUILT
-
-        raise DifficultyError(JOINT_NOT_BUILT)
+    check_joint(args)
+    if args.joint and args.model:
+        raise DifficultyError("--joint ranks from the joint model over the groups; --model names a per-group "
+                              "population model: give one of them")
+    if args.joint and args.posterior == "sample":
+        raise DifficultyError("--joint carries the joint posterior's Laplace draws; --posterior sample is for a "
+                              "per-group fit")
     band = band_arg(args.band) if args.band is not None else None
     q_band = band_arg(args.q_band, "--q-band", low_open=False) if args.q_band is not None else None
     if band is not None and q_band is not None:
@@ -124,10 +129,17 @@ def run(args) -> int:
     counts = load(args)
     results, frames = {}, []
     progress = make_progress(args.quiet)
-    for name, sub in (counts.groups().items() if args.group_col else [("", counts)]):
-        r = rank_problems(sub, budget=args.budget, band=band, q_band=q_band, question=args.question, model=model,
-                          confidence=args.confidence, level=args.level, top=args.top, seed=args.seed,
-                          hyper="full" if args.posterior == "sample" else "laplace", progress=progress)
+    common = dict(budget=args.budget, band=band, q_band=q_band, question=args.question, confidence=args.confidence,
+                  level=args.level, top=args.top, seed=args.seed)
+    if args.joint:
+        joint = joint_fit(args, counts)
+        jobs = [(name, dict(fit=joint, group=name)) for name in joint.groups]
+    else:
+        hyper = "laplace" if args.posterior == "laplace" else "full"
+        jobs = [(name, dict(counts=sub, model=model, hyper=hyper, progress=progress))
+                for name, sub in (counts.groups().items() if args.group_col else [("", counts)])]
+    for name, how in jobs:
+        r = rank_problems(**how, **common)
         t = r.ranked
         if args.top is not None:
             t = t.head(args.top)

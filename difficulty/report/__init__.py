@@ -22,18 +22,18 @@ def _log(msg):
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
-def _summarize(name, counts, opts, truth, progress):
+def _summarize(name, counts, opts, truth, progress, joint=None):
     import numpy as np
 
     from .. import summary as core
 
     try:
-        return core.summarize_group(name, counts, opts, truth=truth, progress=progress)
+        return core.summarize_group(name, counts, opts, truth=truth, progress=progress, joint=joint)
     except (DifficultyError, ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
-        # e.g. nothing ever solved, or a numerical failure in one step: say what can be said,
-        # name the reason in the report, and go on with the other groups
+        # e.g. nothing ever solved, or a numerical failure in one step: say what can be said (with a
+        # joint fit, what the other groups say of this one), name the reason, and go on with the others
         reason = str(e) if isinstance(e, DifficultyError) else f"{type(e).__name__}: {e}"
-        return core.summarize_passk_only(name, counts, reason)
+        return core.summarize_passk_only(name, counts, reason, opts, joint)
 
 
 def _one_line(g) -> str:
@@ -47,7 +47,7 @@ def _one_line(g) -> str:
 
 def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, prompt_tokens=500.0, decode_tokens=300.0,
             flops_per_token=1.0, truths=None, quiet=False, max_steps=3000, progress=None, plots=True, resume=False,
-            jobs=None, backend="loky", scheduler=None):
+            jobs=None, backend="loky", scheduler=None, joint=False):
     """Summarize each group and write the report folder ``out_dir`` (whole or not at all).
 
     ``budget``: K for the ranking and the obtainable mass (default: the median number of attempts).
@@ -56,7 +56,9 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     ``quiet``, one line per group goes to stderr. ``plots=False``: no figures. ``resume``: take up
     the groups an interrupted run finished (kept in ``<out_dir>.partial``) instead of starting over.
     ``jobs``, ``backend``, ``scheduler``: groups in parallel (``difficulty.parallel.map_groups``);
-    each group is written as soon as it arrives. Returns the summary written to summary.json.
+    each group is written as soon as it arrives. ``joint``: also fit the joint model over the groups
+    (needs a group and a problem column), and give each group's forecast, density and ranking from it
+    beside the per-group ones (the ranked tables from it). Returns the summary written to summary.json.
     """
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not force:
@@ -78,6 +80,12 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     options = dict(budget=budget, target=target, prompt_tokens=prompt_tokens, decode_tokens=decode_tokens,
                    flops_per_token=flops_per_token, max_steps=max_steps)
     opts = core.SummaryOptions(**options)
+    joint_fit = None
+    if joint:
+        from ..joint import fit_joint
+
+        joint_fit = fit_joint(counts, level=opts.level)
+        options["joint"] = True
     say = _log if not quiet and progress is None else (lambda msg: None)
     folder = staging.prepare(out_dir, resume)
     try:
@@ -107,7 +115,7 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
 
         if progress is not None and not serial and todo:
             progress("groups", 0, len(todo))
-        map_groups(_summarize, [(name, sub, opts, truth, stage_progress) for name, sub, truth in todo],
+        map_groups(_summarize, [(name, sub, opts, truth, stage_progress, joint_fit) for name, sub, truth in todo],
                    jobs=jobs, backend=backend, scheduler=scheduler, on_result=written)
         groups = {name: groups[name] for name in parts}  # in the data's order
         seconds = time.perf_counter() - t0

@@ -159,13 +159,59 @@ def _density(g, figures):
 
 def _ranking(g, figures):
     r = g["ranking"]
+    by = ("the joint model's posterior" if r["model"] == "joint" else f"the {r['model']} posterior")
     L = ["### Difficult but obtainable", "",
          f"{r['n_selected']} problems selected: P(solved within {r['budget']:g} attempts) in "
-         f"[{r['band'][0]:g}, {r['band'][1]:g}] with posterior probability >= {r['confidence']:g}; "
+         f"[{r['band'][0]:g}, {r['band'][1]:g}] with probability >= {r['confidence']:g} under {by}; "
          f"expected number truly in the band among them: {_num(r['expected_obtainable_selected'], '.1f')}. "
-         f"The full table is in `ranked.csv`.", ""]
+         f"The full table is in `ranked.csv`."]
+    own = g.get("ranking_per_group")
+    if own is not None:
+        L[-1] += (f" From this group's counts alone ({own['model']} posterior): {own['n_selected']} selected, "
+                  f"{_num(own['expected_obtainable_selected'], '.1f')} expected truly in the band.")
+    L.append("")
     images = _images(figures, ("ranking", "ranking"))
     return L + ([images, ""] if images else [])
+
+
+def _joint(g):
+    j = g.get("joint")
+    if j is None:
+        return []
+    fc, d, h = j["forecast"], j["density"], j["hidden"]
+    level = _pct(fc["level"])
+    om = d["obtainable_mass"]
+    L = ["### Joint model across groups", "",
+         f"One model fitted to all {j['groups']} groups on their {j['problems']} problems (logit q = a_i theta_j - "
+         f"b_i + noise, with never-solvable problems; Laplace approximation at the posterior mode, "
+         f"{_num(j['diagnostics'].get('seconds'), '.1f')} s): each problem's success rate in this group is informed "
+         f"by what the other groups did on it. Never solvable: {_num(d['never_solved'], '.4f')} "
+         f"({level} band {_interval(d['never_solved_low'], d['never_solved_high'], '.4f')}); mass of problems solved "
+         f"with probability in [{om['band'][0]:g}, {om['band'][1]:g}] within {om['budget']:g} attempts: "
+         f"{_num(om['mass'], '.4f')} ({_interval(om['low'], om['high'], '.4f')}).", ""]
+    tops = ", ".join(f"{t['problem']} ({_num(t['p'], '.2f')})" for t in h["top"])
+    L += [f"Problems never solved here: {h['never_solved_here']}; expected number of them solved within "
+          f"{h['budget']:g} more attempts: {_num(h['expected_solved_within_budget'], '.1f')}"
+          + (f"; the likeliest: {tops}." if tops else "."), ""]
+    own = g.get("forecast")
+    head = f"| k | pass@k (joint) | {level} band |" + (f" pass@k ({own['model']}, this group alone) | {level} band |"
+                                                       if own else "")
+    L += [head, "|---:|---:|---|" + ("---:|---|" if own else "")]
+    n = len(fc["k"])
+    for i in sorted({int(i * (n - 1) / 7) for i in range(8)}):
+        row = (f"| {_num(fc['k'][i], '.0f')} | {_num(fc['pass_at_k'][i], '.4f')} | "
+               f"{_interval(fc['low'][i], fc['high'][i], '.4f')} |")
+        if own:
+            row += f" {_num(own['pass_at_k'][i], '.4f')} | {_interval(own['low'][i], own['high'][i], '.4f')} |"
+        L.append(row)
+    L.append("")
+    fs = d.get("functionals") or {}
+    if fs:
+        L += [f"| read-off (joint) | estimate | {level} band |", "|---|---:|---|"]
+        L += [f"| {f['definition']} | {_num(f['value'], '.4f')} | {_interval(f['low'], f['high'], '.4f')} |"
+              for f in fs.values()]
+        L.append("")
+    return L
 
 
 def _cost(g, figures):
@@ -190,10 +236,11 @@ def _group(g, truth=None):
         L.append(f"Known truth (generated data): `{truth!r}`.")
     L += [""] + _pass_at_k(g)
     if "skipped" in g:
-        return L + [f"Nothing more can be fitted for this group: {g['skipped']}.", ""]
+        return L + [f"Nothing more can be fitted to this group alone: {g['skipped']}.", ""] + _joint(g)
     images = _images(figures, ("pass_at_k", "pass@k"))
     L += [images, ""] if images else []
-    return L + _models(g, figures) + _forecast(g) + _density(g, figures) + _ranking(g, figures) + _cost(g, figures)
+    return (L + _models(g, figures) + _forecast(g) + _density(g, figures) + _ranking(g, figures) + _joint(g)
+            + _cost(g, figures))
 
 
 def render_markdown(summaries, source, version, seconds, truths=None) -> str:
