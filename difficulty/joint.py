@@ -19,9 +19,10 @@ truth was 0 to 0.15 (Pythia GSM8K, 100 attempts per cell).
 
 The fit is the posterior mode (analytic gradients, L-BFGS-B on all parameters at once) and the
 Laplace approximation around it (analytic Hessian, checked against differences of the gradient),
-except for the ability of a group that solved nothing: its posterior is one-sided (the prior cut
-off where its attempts would have started to succeed), so its draws come from its exact 1-D
-conditional at the mode of the other parameters (:func:`_unsolved_group_thetas`). Consumers
+except where the posterior is one-sided: the ability of a group that solved nothing (the prior cut
+off where its attempts would have started to succeed) and the difficulty of a problem no group
+solved are drawn from their exact 1-D conditionals at the mode of the other parameters
+(:func:`_one_sided_draws`). Consumers
 take the frozen :class:`JointFit`: the forecast kernel E[(1 - q_ij)^K | data] per cell (the
 cell's posterior over eps given its own counts and the structured mean, averaged over parameter
 draws), pass@K per group with a band, P(solved within K) per (group, problem), the
@@ -745,37 +746,46 @@ def _hessian(post, z, h=1e-5):
     return 0.5 * (H + H.T)
 
 
-def _unsolved_group_thetas(post, z, draws: int, rng, coarse: int = 61, fine: int = 101):
-    """Draws of theta_j for every group that solved nothing, from its exact conditional posterior given
-    the other parameters at the mode: {j: (draws,)}.
+def _grid_table(log_density, lo: float, hi: float, coarse: int = 61, fine: int = 101):
+    """The 1-D density exp(``log_density``) on [lo, hi] (unnormalised, vectorised over points) as a
+    table to draw from: tabulated on ``coarse`` points, again on ``fine`` points over the range holding
+    all but e^-40 of it; its points and its trapezoid-rule CDF (draw by inverting it)."""
+    t = np.linspace(lo, hi, coarse)
+    ld = log_density(t)
+    hold = np.flatnonzero(ld > ld.max() - 40)
+    t = np.linspace(t[max(hold[0] - 1, 0)], t[min(hold[-1] + 1, coarse - 1)], fine)
+    ld = log_density(t)
+    w = np.exp(ld - ld.max())
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]))])
+    return t, cdf / cdf[-1]
 
-    Such a group's likelihood is flat as theta_j -> -inf and falls off double-exponentially above
-    the abilities at which its attempts would have succeeded, so its posterior is the prior cut off
-    from above: one-sided, with a long lower tail. The Laplace approximation puts a symmetric normal
-    at the mode and half its draws above the cut-off, where the data rule theta_j out (pass@1 forecast
-    up to 0.16 after 0 successes in 12,800 attempts). The conditional is tabulated on a grid over
-    theta's bounds (``coarse`` points), again on the range holding all but e^-40 of it (``fine``
-    points), and drawn by inverting its trapezoid-rule CDF. Groups with the same counts on the same
-    problems and the same prior share one table."""
-    solved = np.bincount(post.gj, weights=post.c, minlength=post.J)
-    zero = np.flatnonzero(solved == 0)
-    if zero.size == 0:
-        return {}
+
+def _one_sided_draws(post, z, draws: int, rng) -> dict:
+    """Draws of the coordinates whose posterior is one-sided, each from its exact 1-D conditional given
+    the other parameters at the mode: {index in z: (draws,)}.
+
+    The ability theta_j of a group that solved nothing: its likelihood is flat as theta_j -> -inf and
+    falls off double-exponentially above the abilities at which its attempts would have succeeded,
+    so its posterior is the prior cut off from above, with a long lower tail. Likewise the difficulty
+    b_i of a problem no group solved, cut off from below, with the never-solvable branch beside it.
+    The Laplace approximation puts a symmetric normal at the mode and half its draws beyond the
+    cut-off, where the data rule them out (pass@1 forecast up to 0.16 after no success in 12,800
+    attempts). Groups with the same counts on the same problems share one table."""
     th, la, b, ls, lp, beta, lt = post.unpack(z)
     a, s = np.exp(la), math.exp(ls)
-    gi, gj = post.gi, post.gj
+    gi, gj, J, NI = post.gi, post.gj, post.J, post.NI
     val = log_cell_integral(post.c, post.n, a[gi] * th[gj] - b[gi], s) + post.log_coef
-    S = np.bincount(gi, weights=val, minlength=post.NI)
+    S = np.bincount(gi, weights=val, minlength=NI)
     log_pi, log_1mpi = -np.logaddexp(0, -lp), -np.logaddexp(0, lp)
     with np.errstate(divide="ignore"):
         alt = np.where(post.never, log_pi, -np.inf)
     if post.P:
-        prior_mean, prior_sd = post.X @ beta, np.full(post.J, math.exp(lt))
+        prior_mean, prior_sd = post.X @ beta, np.full(J, math.exp(lt))
     else:
-        prior_mean, prior_sd = np.zeros(post.J), np.full(post.J, PRIOR_THETA)
-    lo_b, hi_b = post.bounds()[0]
+        prior_mean, prior_sd = np.zeros(J), np.full(J, PRIOR_THETA)
+    bounds = post.bounds()
     tables, out = {}, {}
-    for j in zero:
+    for j in np.flatnonzero(np.bincount(gj, weights=post.c, minlength=J) == 0):
         sel = gj == j
         ii, nn = gi[sel], post.n[sel]
         rest = log_1mpi + S[ii] - val[sel]  # the problem's other groups, with the solvable branch's weight
@@ -785,16 +795,19 @@ def _unsolved_group_thetas(post, z, draws: int, rng, coarse: int = 61, fine: int
                 v = log_cell_integral(0.0, nn, a[ii] * t[:, None] - b[ii], s)
                 return np.logaddexp(rest + v, alt[ii]).sum(axis=1) - 0.5 * ((t - m) / sd) ** 2
 
-            t = np.linspace(lo_b, hi_b, coarse)
-            ld = log_density(t)
-            hold = np.flatnonzero(ld > ld.max() - 40)
-            t = np.linspace(t[max(hold[0] - 1, 0)], t[min(hold[-1] + 1, coarse - 1)], fine)
-            ld = log_density(t)
-            w = np.exp(ld - ld.max())
-            cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]))])
-            tables[key] = (t, cdf / cdf[-1])
-        t, cdf = tables[key]
-        out[int(j)] = np.interp(rng.uniform(size=draws), cdf, t)
+            tables[key] = _grid_table(log_density, *bounds[j])
+        grid, cdf = tables[key]
+        out[int(j)] = np.interp(rng.uniform(size=draws), cdf, grid)
+    for i in np.flatnonzero(post.never):
+        sel = gi == i
+        nn, th_i = post.n[sel], th[gj[sel]]
+
+        def log_density(t, nn=nn, th_i=th_i, ai=a[i]):
+            v = log_cell_integral(0.0, nn, ai * th_i - t[:, None], s).sum(axis=1)
+            return np.logaddexp(log_1mpi + v, log_pi) - 0.5 * t**2 / PRIOR_B**2
+
+        grid, cdf = _grid_table(log_density, *bounds[J + NI + i], coarse=81)
+        out[J + NI + int(i)] = np.interp(rng.uniform(size=draws), cdf, grid)
     return out
 
 
@@ -851,11 +864,12 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
     Zd = z + (rng.standard_normal((draws, z.size)) / np.sqrt(vals)) @ vecs.T
     lo, hi = np.array(post.bounds()).T
     Zd = np.clip(Zd, lo, hi)
-    unsolved = _unsolved_group_thetas(post, z, draws, rng)
-    for j, th_j in unsolved.items():
-        Zd[:, j] = th_j
+    one_sided = _one_sided_draws(post, z, draws, rng)
+    for k, v in one_sided.items():
+        Zd[:, k] = v
     diag = {"converged": bool(res.success), "iterations": int(res.nit), "evaluations": int(res.nfev),
-            "groups_theta_conditional": len(unsolved),
+            "groups_theta_conditional": sum(k < post.J for k in one_sided),
+            "problems_b_conditional": sum(k >= post.J for k in one_sided),
             "seconds_optimise": round(t_opt, 3), "seconds": round(time.perf_counter() - t0, 3),
             "cells": int(n.size)}
     if not res.success:

@@ -389,15 +389,16 @@ def test_analyze_joint_gives_each_group_the_joint_results():
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
 
 
-def test_group_that_solved_nothing_draws_theta_from_its_conditional():
-    """theta of a group with no success is drawn from its exact conditional posterior at the mode of the
-    other parameters (the Laplace normal is symmetric where the posterior is cut off from above): the
-    draws' CDF against that conditional by adaptive quadrature (scipy.integrate.quad at both levels),
-    within the Kolmogorov-Smirnov bound 1.95 / sqrt(draws) (99.9%) plus the grid's error."""
+def test_one_sided_posteriors_draw_from_their_conditionals():
+    """theta of a group with no success, and b of a problem no group solved, are drawn from their exact
+    conditional posteriors at the mode of the other parameters (the Laplace normal is symmetric where
+    each posterior is cut off on one side): the draws' CDF against that conditional by adaptive
+    quadrature (scipy.integrate.quad at both levels), within the Kolmogorov-Smirnov bound
+    1.95 / sqrt(draws) (99.9%) plus the grid's error."""
     from scipy import integrate, stats
 
     counts, _ = _simulate(J=3, NI=6, n=60, seed=4, pi=0.3)
-    c = np.where(counts.group.astype(str) == "m0", 0, counts.c)
+    c = np.where((counts.group.astype(str) == "m0") | (counts.problem.astype(str) == "p0"), 0, counts.c)
     counts = EvalCounts(counts.n, c, problem=counts.problem, group=counts.group)
     D = 4000
     fit = fit_joint(counts, draws=D, seed=3)
@@ -437,3 +438,19 @@ def test_group_that_solved_nothing_draws_theta_from_its_conditional():
     # what it changes: no success in 6 x 60 attempts bounds pass@1 (the Laplace draws put it up to ~0.1)
     fc = fit.forecast("m0", [1])
     assert fc.high[0] < 0.01
+    # the difficulty b_i of a problem no group solved: its conditional, cut off from below, beside the
+    # never-solvable branch
+    nobody = [i for i in range(len(fit.problems)) if not any(fit.c[fit.gi == i])]
+    assert fit.diagnostics["problems_b_conditional"] == len(nobody) >= 1
+    i = nobody[0]
+    cells = np.flatnonzero(fit.gi == i)
+
+    def density_b(x):
+        lik = np.prod([cell(0, fit.n[u], a[i] * th[fit.gj[u]] - x) for u in cells])
+        return stats.norm.pdf(x, 0, 3) * (pi + (1 - pi) * lik)
+
+    draws = fit.draws[:, len(fit.groups) + len(fit.problems) + i]
+    total = integrate.quad(density_b, -40, 40, points=[b[i]], limit=200)[0]
+    for x in np.quantile(draws, [0.05, 0.2, 0.4, 0.6, 0.8, 0.95]):
+        ref = integrate.quad(density_b, -40, x, points=[b[i]] if b[i] < x else None, limit=200)[0] / total
+        assert np.mean(draws <= x) == pytest.approx(ref, abs=1.95 / np.sqrt(D) + 2e-3)
