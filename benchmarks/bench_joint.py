@@ -6,8 +6,12 @@ Protocol (each Pythia file: GSM8K 81 models, MATH 72 models, 128 problems each):
 * (a) pass@K at K = 10,000 per model, on the problems with full N >= K (models with >= 10 such
   problems); truth = mean unbiased pass@K from all attempts. Joint: forecast of those problems from
   the joint fit. Baseline: the library's default forecast (difficulty.forecast_pass_at_k, Kumaraswamy
-  posterior) of the same problems' subsampled counts, one process. MAE and 90% band coverage.
-  Targets: joint MAE <= 0.7 x baseline MAE, coverage 85-95%.
+  posterior) of the same problems' subsampled counts, one process. MAE and 90% band coverage, and
+  beside it the coverage that counts a band whose lower end is below 0.001 as holding a truth of
+  exactly 0 (a model that solved none of the problems in all its attempts: pass@K, a mean of
+  probabilities, is above 0 in every draw, and the truth is 0 only to the data's resolution; a
+  per-group forecast that cannot be fitted says [0, 0]). Targets: joint MAE <= 0.7 x baseline MAE,
+  coverage 85-95%.
 * (b) for every (model, problem) with no success in the subsample: joint P(solved within the
   remaining N - 100 attempts) against the truth (solved at least once in the full data). AUC pooled
   and the mean within-model AUC (models with both outcomes). Baseline score: the fraction of the
@@ -68,7 +72,7 @@ def run_file(name, holdouts, baseline, seed=0):
           f"{secs:.1f} s ({fit.diagnostics['iterations']} iterations; s = {fit.params()['s']:.2f}, "
           f"pi = {fit.params()['pi']:.3f})")
     # (a)
-    err_j, err_b, cov_j, cov_b = [], [], [], []
+    err_j, err_b, cov_j, cov_b, cov_j0 = [], [], [], [], []
     unfit = 0
     for g in fit.groups:
         m = full.group == g
@@ -79,6 +83,7 @@ def run_file(name, holdouts, baseline, seed=0):
         fj = fit.forecast(g, [K], problems=full.problem[big], draws=100)
         err_j.append(abs(fj.pass_at_k[0] - truth))
         cov_j.append(fj.low[0] <= truth <= fj.high[0])
+        cov_j0.append(cov_j[-1] or (truth == 0 and fj.low[0] < 1e-3))
         if baseline:
             from difficulty.errors import DifficultyError
             from difficulty.forecast import forecast_pass_at_k
@@ -94,11 +99,13 @@ def run_file(name, holdouts, baseline, seed=0):
                 unfit += 1
             err_b.append(abs(mid - truth))
             cov_b.append(lo <= truth <= hi)
+    zero_held = sum(c0 and not c for c, c0 in zip(cov_j, cov_j0))
     print(f"(a) pass@{K} on problems with N >= {K}, {len(err_j)} models: joint MAE {np.mean(err_j):.4f}, 90% coverage "
-          f"{np.mean(cov_j):.0%}" + (f"; per-group default MAE {np.mean(err_b):.4f}, coverage {np.mean(cov_b):.0%}; "
-                                      f"ratio {np.mean(err_j) / np.mean(err_b):.2f} (target <= 0.7, coverage 85-95%); "
-                                      f"{unfit} models without a success in the subsample: per-group forecast 0"
-                                      if baseline else ""))
+          f"{np.mean(cov_j):.0%} ({np.mean(cov_j0):.0%} counting a band whose lower end is below 0.001 as holding a "
+          f"truth of exactly 0: {zero_held} models)"
+          + (f"; per-group default MAE {np.mean(err_b):.4f}, coverage {np.mean(cov_b):.0%}; "
+             f"ratio {np.mean(err_j) / np.mean(err_b):.2f} (target <= 0.7, coverage 85-95%); "
+             f"{unfit} models without a success in the subsample: per-group forecast 0" if baseline else ""))
     # (b)
     ppos = {p: i for i, p in enumerate(fit.problems)}
     gpos = {g: j for j, g in enumerate(fit.groups)}
