@@ -183,8 +183,10 @@ def _joint(g):
     om = d["obtainable_mass"]
     L = ["### Joint model across groups", "",
          f"One model fitted to all {j['groups']} groups on their {j['problems']} problems (logit q = a_i theta_j - "
-         f"b_i + noise, with never-solvable problems; Laplace approximation at the posterior mode, "
-         f"{_num(j['diagnostics'].get('seconds'), '.1f')} s): each problem's success rate in this group is informed "
+         f"b_i + noise, with never-solvable problems; Laplace approximation at the posterior mode, except that "
+         f"the ability of a group and the difficulty of a problem without any success are drawn from their "
+         f"exact one-sided conditionals; {_num(j['diagnostics'].get('seconds'), '.1f')} s): each problem's "
+         f"success rate in this group is informed "
          f"by what the other groups did on it. Never solvable: {_num(d['never_solved'], '.4f')} "
          f"({level} band {_interval(d['never_solved_low'], d['never_solved_high'], '.4f')}); mass of problems solved "
          f"with probability in [{om['band'][0]:g}, {om['band'][1]:g}] within {om['budget']:g} attempts: "
