@@ -340,8 +340,10 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
         d = fit.diagnostics
         info = {"method": "laplace", "groups": len(fit.groups), "problems": len(fit.problems),
                 **{k: d[k] for k in ("converged", "iterations", "seconds") if k in d}}
-        posterior = (f"joint posterior over {len(fit.groups)} groups (Laplace approximation at the mode, "
-                     f"{min(int(draws), len(fit.draws))} draws)")
+        exact = d.get("groups_theta_conditional", 0) + d.get("problems_b_conditional", 0)
+        posterior = (f"joint posterior over {len(fit.groups)} groups (Laplace approximation at the mode"
+                     + (f", {exact} one-sided parameters from their exact conditionals" if exact else "")
+                     + f"; {min(int(draws), len(fit.draws))} draws)")
         return _ranked(table, question, K, band_p, (q_lo, q_hi), confidence, level, top, "joint", posterior,
                        "" if d.get("converged", True) else f"the joint fit did not converge ({d.get('message', '')})",
                        info)

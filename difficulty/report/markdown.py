@@ -191,7 +191,7 @@ def _joint(g):
          f"({level} band {_interval(d['never_solved_low'], d['never_solved_high'], '.4f')}); mass of problems solved "
          f"with probability in [{om['band'][0]:g}, {om['band'][1]:g}] within {om['budget']:g} attempts: "
          f"{_num(om['mass'], '.4f')} ({_interval(om['low'], om['high'], '.4f')}).", ""]
-    tops = ", ".join(f"{t['problem']} ({_num(t['p'], '.2f')})" for t in h["top"])
+    tops = ", ".join(f"{t['problem']} ({_num(t['p'], '.2f')})" for t in h["top"] if t["p"] >= 0.005)  # shown to 0.01
     L += [f"Problems never solved here: {h['never_solved_here']}; expected number of them solved within "
           f"{h['budget']:g} more attempts: {_num(h['expected_solved_within_budget'], '.1f')}"
           + (f"; the likeliest: {tops}." if tops else "."), ""]
