@@ -56,7 +56,13 @@ from .errors import DifficultyError
 __all__ = ["DensityEstimate", "Functional", "CurveNoise", "invert_parametric", "invert_curve", "invert_counts",
            "wasserstein_p", "obtainable_mass", "tail_exponent", "estimate_curve_noise", "curve_covariance",
            "curve_noise", "invert_counts_curve", "parametric_density", "project_model", "model_functionals",
-           "count_modes"]
+           "count_modes", "hard_band"]
+
+
+def hard_band(budget: float) -> tuple[float, float]:
+    """The default band of success probability for "difficult but obtainable" read-offs: [1/budget, 0.1],
+    its lower end at most 0.05 so that a budget of 10 attempts or fewer still leaves a band."""
+    return min(1.0 / float(budget), 0.05), 0.1
 
 
 def _score_interval(t, a, s, level):
@@ -206,14 +212,14 @@ class DensityEstimate:
 
     def functionals(self, band_q=None, ks=None, budget: float | None = None):
         """Read-offs with intervals: the mass with success probability in ``band_q`` (default
-        [1/budget, 0.1]), the unresolved mass (never solved or sigma below 1/k_max) and <p^K> at each
+        :func:`hard_band` of ``budget``), the unresolved mass (never solved or sigma below 1/k_max) and <p^K> at each
         K of ``ks`` (default k_max and ``budget``). Intervals: percentiles of the bootstrap
         replicates at ``level`` (for <p^K> also the basic bootstrap interval; at a K inside the
         range of an inverted curve, the score interval of the curve's own value), widened to hold
         the estimate."""
         budget = budget or 1000.0
         if band_q is None:
-            band_q = (1.0 / budget, 0.1)
+            band_q = hard_band(budget)
         if ks is None:
             ks = [k for k in (self.k_max, budget) if k is not None]
         w, never = self._rows()

@@ -78,9 +78,10 @@ def summarize_passk_only(name, counts: EvalCounts, reason: str, opts: SummaryOpt
 
 def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks):
     """The group's results from a joint fit over groups: forecast at ``k_fc``, density on ``sigma`` with
-    read-offs (mass with q in [1/budget, 0.1], <p^K> at ``ks``), the ranking by P(solved within the
+    read-offs (mass with q in hard_band(budget), <p^K> at ``ks``), the ranking by P(solved within the
     budget) in the band, and the problems never solved here most likely solved within the budget.
     Returns (data, the band ranking)."""
+    from .inversion import hard_band
     from .ranking import rank_problems
 
     level = opts.level
@@ -91,7 +92,7 @@ def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigm
         "groups": len(joint.groups), "problems": len(joint.problems), "diagnostics": dict(joint.diagnostics),
         "forecast": joint.forecast(name, k_fc, level=level).to_dict(),
         "density": joint.density(name, sigma=sigma, level=level, budget=opts.budget, band=opts.band,
-                                 q_band=(1.0 / opts.budget, 0.1), ks=ks),
+                                 q_band=hard_band(opts.budget), ks=ks),
         "hidden": {"budget": opts.budget, "never_solved_here": int((counts.c == 0).sum()),
                    "expected_solved_within_budget": hidden.expected_in_top(len(hidden.table)),
                    "top": [{"problem": str(p), "n": int(n), "p": float(v)}
@@ -112,6 +113,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     from .fit.mle import compare_mle
     from .forecast import DEFAULT_FORECAST, forecast, forecast_average
     from .inversion import (
+        hard_band,
         invert_counts,
         invert_parametric,
         model_functionals,
@@ -209,9 +211,9 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
                                           "low": mass[1], "high": mass[2]},
                       "tail_exponent_nonparametric": tail_exponent(npm, float(counts.n.max())),
                       "tail_exponent_parametric": float(np.median(post.draws[:, post.param_names.index("beta")]))}
-    # read-offs with intervals: mass with q in [1/budget, 0.1], the unresolved mass (never solved or
+    # read-offs with intervals: mass with q in hard_band(budget), the unresolved mass (never solved or
     # sigma below 1/k_max), <p^K> at k_max and at the budget
-    band_q = (1.0 / opts.budget, 0.1)
+    band_q = hard_band(opts.budget)
     ks = sorted({float(npm.k_max), float(opts.budget)})
     read = npm.functionals(band_q=band_q, ks=ks)
     out["density"]["functionals"] = {k: f.to_dict() for k, f in read.items()}

@@ -389,6 +389,25 @@ def test_analyze_joint_gives_each_group_the_joint_results():
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
 
 
+def test_analyze_joint_with_ten_attempts_per_problem():
+    """The default budget is the median N; at N = 10 the read-off band [1/budget, 0.1] would be empty: it
+    starts at 0.05 instead (hard_band), for the joint's density as for the per-group one."""
+    import pandas as pd
+
+    import difficulty
+    from difficulty.inversion import hard_band
+
+    assert hard_band(1000) == (0.001, 0.1) and hard_band(10) == (0.05, 0.1) and hard_band(4) == (0.05, 0.1)
+    counts, _ = _simulate(J=2, NI=12, n=10, seed=6)
+    df = pd.DataFrame({"model": counts.group, "task": counts.problem, "n": counts.n, "c": counts.c})
+    res = difficulty.analyze(df, group="model", problem="task", n="n", c="c", joint=True, max_steps=300)
+    for name in ("m0", "m1"):
+        d = res[name].data
+        assert "mass_q[0.05,0.1]" in d["joint"]["density"]["functionals"]
+        if "skipped" not in d:
+            assert "mass_q[0.05,0.1]" in d["density"]["functionals"]
+
+
 def test_one_sided_posteriors_draw_from_their_conditionals():
     """theta of a group with no success, and b of a problem no group solved, are drawn from their exact
     conditional posteriors at the mode of the other parameters (the Laplace normal is symmetric where

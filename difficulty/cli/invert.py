@@ -78,9 +78,11 @@ def positive_float(text: str) -> float:
 
 
 def q_band(text: str | None, budget_k: float) -> tuple[float, float]:
-    """--q-band LO,HI with 0 <= LO < HI <= 1, or [1/K, 0.1] (K: --budget)."""
+    """--q-band LO,HI with 0 <= LO < HI <= 1, or [1/K, 0.1] (K: --budget; see hard_band)."""
     if text is None:
-        return min(1.0 / budget_k, 0.05), 0.1
+        from ..inversion import hard_band
+
+        return hard_band(budget_k)
     vals = floats_arg(text, "--q-band")
     if vals.size != 2 or not 0 <= vals[0] < vals[1] <= 1:
         raise DifficultyError(f"--q-band takes LO,HI with 0 <= LO < HI <= 1, got {text!r}")
