@@ -488,23 +488,32 @@ class JointFit:
         s, pi = np.exp(Z[:, J + 2 * NI]), expit(Z[:, J + 2 * NI + 1])
         return Z, th, a, b, s, pi
 
-    def _never(self, Z, a, th, b, s, pi):
-        """P(problem never solvable | data) per draw: (D, NI), computed once per set of draws."""
-        cache = self.__dict__.setdefault("_never_cache", {})
-        key = Z.shape[0]
-        if key not in cache:
-            cache[key] = self._never_at(a, th, b, s, pi)
-        return cache[key]
+    def _never(self, D: int):
+        """P(problem never solvable | data) per draw: (D, NI) for the first ``D`` draws, computed once for
+        all the fit's draws."""
+        kept = self.__dict__.get("_never_cache")
+        if kept is None:
+            _, th_all, a_all, b_all, s_all, pi_all = self._draw_parts(None)
+            kept = self.__dict__["_never_cache"] = self._never_at(a_all, th_all, b_all, s_all, pi_all)
+        return kept[:D]
 
     def _never_at(self, a, th, b, s, pi):
+        """Only a problem no group solved can be never solvable (r = 0 for the others), so only its cells
+        are integrated."""
         post = self._post
-        mu = a[:, post.gi] * th[:, post.gj] - b[:, post.gi]
-        val = log_cell_integral(post.c, post.n, mu, s[:, None]) + post.log_coef
-        S = np.stack([np.bincount(post.gi, weights=v, minlength=post.NI) for v in val])
+        r = np.zeros((len(s), post.NI))
+        idx = np.flatnonzero(post.never)
+        if idx.size == 0:
+            return r
+        cells = np.flatnonzero(post.never[post.gi])
+        gi, gj = post.gi[cells], post.gj[cells]
+        mu = a[:, gi] * th[:, gj] - b[:, gi]
+        val = log_cell_integral(post.c[cells], post.n[cells], mu, s[:, None]) + post.log_coef[cells]
+        S = np.stack([np.bincount(gi, weights=v, minlength=post.NI)[idx] for v in val])
         with np.errstate(divide="ignore"):
-            alt = np.where(post.never, np.log(pi)[:, None], -np.inf)
-        solv = np.log1p(-pi)[:, None] + S
-        return np.exp(alt - np.logaddexp(solv, alt))
+            log_pi = np.log(pi)[:, None]
+        r[:, idx] = np.exp(log_pi - np.logaddexp(np.log1p(-pi)[:, None] + S, log_pi))
+        return r
 
     def _group_index(self, group) -> int:
         try:
@@ -521,7 +530,7 @@ class JointFit:
         Z, th, a, b, s, pi = self._draw_parts(draws)
         sel = self.gj == j
         cells_i = self.gi[sel]
-        r = self._never(Z, a, th, b, s, pi)[:, cells_i]
+        r = self._never(Z.shape[0])[:, cells_i]
         mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
         return cells_i, self.n[sel], self.c[sel], r, mu, s
 
@@ -588,8 +597,7 @@ class JointFit:
 
     def p_never_solvable(self, draws: int | None = None) -> dict:
         """Posterior probability that each problem is never solvable: {problem: P}."""
-        Z, th, a, b, s, pi = self._draw_parts(draws)
-        r = self._never(Z, a, th, b, s, pi).mean(axis=0)
+        r = self._never(len(self.draws[:draws] if draws else self.draws)).mean(axis=0)
         return dict(zip(self.problems, r.tolist()))
 
     def problem_table(self, group, budget: float, band=None, q_band=None, level: float | None = None,
@@ -715,7 +723,7 @@ class JointFit:
             idx = np.array([pos[str(p)] for p in problems if str(p) in pos], dtype=int)
             if idx.size == 0:
                 raise DifficultyError("none of the named problems is in the joint fit")
-        r = self._never(Z, a, th, b, s, pi)[:, idx]
+        r = self._never(Z.shape[0])[:, idx]
         zeros = np.zeros(idx.size)
         mu = a[:, idx] * th_new[:, None] - b[:, idx]
         lk = self._kernel(mu, zeros, zeros, s, np.concatenate([k, 2 * k]))
@@ -870,8 +878,10 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
     diag = {"converged": bool(res.success), "iterations": int(res.nit), "evaluations": int(res.nfev),
             "groups_theta_conditional": sum(k < post.J for k in one_sided),
             "problems_b_conditional": sum(k >= post.J for k in one_sided),
-            "seconds_optimise": round(t_opt, 3), "seconds": round(time.perf_counter() - t0, 3),
-            "cells": int(n.size)}
+            "seconds_optimise": round(t_opt, 3), "cells": int(n.size)}
     if not res.success:
         diag["message"] = str(res.message)
-    return JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(-res.fun), level, X, center, diag)
+    fit = JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(-res.fun), level, X, center, diag)
+    fit._never(draws)  # every consumer reads it: once here, and it travels with the fit to parallel workers
+    diag["seconds"] = round(time.perf_counter() - t0, 3)
+    return fit

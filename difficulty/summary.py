@@ -68,12 +68,18 @@ def summarize_passk_only(name, counts: EvalCounts, reason: str, opts: SummaryOpt
             "skipped": reason}
     ranked = None
     if joint is not None and opts is not None:
-        nmin, nmax = int(counts.n.min()), float(counts.n.max())
-        k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
-        sig = np.logspace(min(-4.0, math.log10(0.1 / nmax)), 1.3, 120)
-        data["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, sorted({nmax, float(opts.budget)}))
+        k_fc, sig = _grids(counts)
+        data["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig,
+                                           sorted({float(counts.n.max()), float(opts.budget)}))
         data["ranking"] = data["joint"].pop("ranking")
     return GroupSummary(name, data, ranked=None if ranked is None else ranked.table.sort_values("rank"))
+
+
+def _grids(counts: EvalCounts):
+    """The k of the forecasts (1 to 100 x the fewest attempts, 30 on a log scale) and the sigma of the
+    densities (down to the NPMLE's grid, 0.1 / max N)."""
+    k_fc = np.unique(np.round(np.logspace(0, math.log10(int(counts.n.min()) * 100), 30)))
+    return k_fc, np.logspace(min(-4.0, math.log10(0.1 / float(counts.n.max()))), 1.3, 120)
 
 
 def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks):
@@ -170,7 +176,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     out["loo"] = {m: {c: float(loo.loc[m, c]) for c in loo.columns} for m in loo.index}
 
     stage(4)
-    k_fc = np.unique(np.round(np.logspace(0, math.log10(nmin * 100), 30)))
+    k_fc, sig = _grids(counts)
     fc = forecast(post_f, k_fc, level=level, draws=200)
     # the default forecast's band as the forecast command gives it: widened by the model's extrapolation
     # error inside these data (its draws stay the posterior's, reused by the average below)
@@ -184,7 +190,6 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
 
     stage(5)
     # difficulty density: parametric (posterior draws of the zero-inflated Beta) and NPMLE
-    sig = np.logspace(min(-4.0, math.log10(0.1 / float(counts.n.max()))), 1.3, 120)  # down to the NPMLE's grid
     dens = post.models(300).expand(1).density_sigma(sig)  # (draws, sigma)
     q = np.quantile(dens, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
     point = post.model
