@@ -21,8 +21,10 @@ The fit is the posterior mode (analytic gradients, L-BFGS-B on all parameters at
 Laplace approximation around it (analytic Hessian, checked against differences of the gradient),
 except where the posterior is one-sided: the ability of a group that solved nothing (the prior cut
 off where its attempts would have started to succeed) and the difficulty of a problem no group
-solved are drawn from their exact 1-D conditionals at the mode of the other parameters
-(:func:`_one_sided_draws`). Consumers
+solved (given that it is solvable) are drawn from their exact 1-D conditionals at the mode of the
+other parameters, and the never-solvable share pi from its conditional with those difficulties
+integrated out: the joint mode compares "never" and "solvable but hard" at one point of b_i and so
+overstates pi (:func:`_one_sided_draws`). Consumers
 take the frozen :class:`JointFit`: the forecast kernel E[(1 - q_ij)^K | data] per cell (the
 cell's posterior over eps given its own counts and the structured mean, averaged over parameter
 draws), pass@K per group with a band, P(solved within K) per (group, problem), the
@@ -449,9 +451,12 @@ class _Posterior:
 # ------------------------------------------------------------------ the frozen fit
 @dataclass(frozen=True, eq=False)
 class JointFit:
-    """A joint fit over groups x problems: the posterior mode, its Laplace covariance (unconstrained
-    coordinates) and parameter draws from it; the table it was fitted to (cells ``gi``, ``gj``,
-    ``n``, ``c``); the group and problem names; covariates when the fit had them."""
+    """A joint fit over groups x problems: the posterior mode (where pi and the difficulties of the
+    problems no group solved are the modes of their conditionals, see :func:`_one_sided_draws`), its
+    Laplace covariance (unconstrained coordinates) and parameter draws; the table it was fitted to
+    (cells ``gi``, ``gj``, ``n``, ``c``); the group and problem names; covariates when the fit had them;
+    ``log_solvable``: log P(no success anywhere | solvable) of each problem no group solved, its
+    difficulty integrated over the prior (0 for the others)."""
 
     groups: tuple
     problems: tuple
@@ -467,6 +472,7 @@ class JointFit:
     design: np.ndarray | None = None
     center: tuple | None = None
     diagnostics: dict = field(default_factory=dict)
+    log_solvable: np.ndarray | None = None
 
     # -- parameters
     @property
@@ -489,30 +495,15 @@ class JointFit:
         return Z, th, a, b, s, pi
 
     def _never(self, D: int):
-        """P(problem never solvable | data) per draw: (D, NI) for the first ``D`` draws, computed once for
-        all the fit's draws."""
-        kept = self.__dict__.get("_never_cache")
-        if kept is None:
-            _, th_all, a_all, b_all, s_all, pi_all = self._draw_parts(None)
-            kept = self.__dict__["_never_cache"] = self._never_at(a_all, th_all, b_all, s_all, pi_all)
-        return kept[:D]
-
-    def _never_at(self, a, th, b, s, pi):
-        """Only a problem no group solved can be never solvable (r = 0 for the others), so only its cells
-        are integrated."""
+        """P(problem never solvable | data) per draw: (D, NI) for the first ``D`` draws. Only a problem no
+        group solved can be never solvable; for it, pi / (pi + (1 - pi) I_i) at each draw of pi, with
+        I_i = P(no success anywhere | solvable), its difficulty integrated out (``log_solvable``)."""
         post = self._post
-        r = np.zeros((len(s), post.NI))
-        idx = np.flatnonzero(post.never)
-        if idx.size == 0:
-            return r
-        cells = np.flatnonzero(post.never[post.gi])
-        gi, gj = post.gi[cells], post.gj[cells]
-        mu = a[:, gi] * th[:, gj] - b[:, gi]
-        val = log_cell_integral(post.c[cells], post.n[cells], mu, s[:, None]) + post.log_coef[cells]
-        S = np.stack([np.bincount(gi, weights=v, minlength=post.NI)[idx] for v in val])
-        with np.errstate(divide="ignore"):
-            log_pi = np.log(pi)[:, None]
-        r[:, idx] = np.exp(log_pi - np.logaddexp(np.log1p(-pi)[:, None] + S, log_pi))
+        r = np.zeros((len(self.draws[:D]), post.NI))
+        if post.never.any():
+            pi = expit(self.draws[:D, post.J + 2 * post.NI + 1])[:, None]
+            solv = np.exp(self.log_solvable[post.never])[None, :]
+            r[:, post.never] = pi / (pi + (1 - pi) * solv)
         return r
 
     def _group_index(self, group) -> int:
@@ -757,28 +748,43 @@ def _hessian(post, z, h=1e-5):
 def _grid_table(log_density, lo: float, hi: float, coarse: int = 61, fine: int = 101):
     """The 1-D density exp(``log_density``) on [lo, hi] (unnormalised, vectorised over points) as a
     table to draw from: tabulated on ``coarse`` points, again on ``fine`` points over the range holding
-    all but e^-40 of it; its points and its trapezoid-rule CDF (draw by inverting it)."""
+    all but e^-40 of it; its points, its trapezoid-rule CDF (draw by inverting it) and the log of its
+    integral (the trapezoid rule on a smooth density that has fallen by e^-40 at both ends of its range
+    converges geometrically: to ~1e-10 here)."""
     t = np.linspace(lo, hi, coarse)
     ld = log_density(t)
     hold = np.flatnonzero(ld > ld.max() - 40)
     t = np.linspace(t[max(hold[0] - 1, 0)], t[min(hold[-1] + 1, coarse - 1)], fine)
     ld = log_density(t)
-    w = np.exp(ld - ld.max())
-    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]))])
-    return t, cdf / cdf[-1]
+    top = ld.max()
+    w = np.exp(ld - top)
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(t))])
+    return t, cdf / cdf[-1], top + math.log(cdf[-1])
 
 
-def _one_sided_draws(post, z, draws: int, rng) -> dict:
+def _one_sided_draws(post, z, draws: int, rng):
     """Draws of the coordinates whose posterior is one-sided, each from its exact 1-D conditional given
-    the other parameters at the mode: {index in z: (draws,)}.
+    the other parameters at the mode, and the never-solvable share pi from its conditional with the
+    difficulties of the problems no group solved integrated out. Returns ({index in z: (draws,)},
+    {index in z: the mode of that conditional}, log P(no success anywhere | solvable) per problem no
+    group solved (the difficulty integrated over its prior), 0 elsewhere).
 
     The ability theta_j of a group that solved nothing: its likelihood is flat as theta_j -> -inf and
     falls off double-exponentially above the abilities at which its attempts would have succeeded,
-    so its posterior is the prior cut off from above, with a long lower tail. Likewise the difficulty
-    b_i of a problem no group solved, cut off from below, with the never-solvable branch beside it.
-    The Laplace approximation puts a symmetric normal at the mode and half its draws beyond the
-    cut-off, where the data rule them out (pass@1 forecast up to 0.16 after no success in 12,800
-    attempts). Groups with the same counts on the same problems share one table."""
+    so its posterior is the prior cut off from above, with a long lower tail. The Laplace
+    approximation puts a symmetric normal at the mode and half its draws beyond the cut-off, where the
+    data rule them out (pass@1 forecast up to 0.16 after no success in 12,800 attempts). Groups with
+    the same counts on the same problems share one table.
+
+    A problem no group solved is either never solvable or solvable with a difficulty b_i above every
+    group's reach. At the joint mode it is taken as never solvable (b_i at its prior mode, where its
+    attempts would have succeeded), and pi there is the share of such problems: comparing the branches
+    at a point of b_i, not over the prior mass above the cut-off, overstates pi (Pythia MATH, 100
+    attempts per cell: 0.31 at the mode, 0.16 with b_i integrated out) and with it the problems that a
+    larger budget will never crack. So b_i is drawn from its conditional given that the problem is
+    solvable (the prior cut off from below), and pi from p(pi | rest) = (1 - pi)^(solved problems)
+    prod_i (pi + (1 - pi) I_i) pi (1 - pi) in logit pi, I_i = int P(no success | b) N(b; 0, 3^2) db; the
+    probability that problem i is never solvable is then pi / (pi + (1 - pi) I_i) at each draw of pi."""
     th, la, b, ls, lp, beta, lt = post.unpack(z)
     a, s = np.exp(la), math.exp(ls)
     gi, gj, J, NI = post.gi, post.gj, post.J, post.NI
@@ -792,7 +798,7 @@ def _one_sided_draws(post, z, draws: int, rng) -> dict:
     else:
         prior_mean, prior_sd = np.zeros(J), np.full(J, PRIOR_THETA)
     bounds = post.bounds()
-    tables, out = {}, {}
+    tables, out, modes = {}, {}, {}
     for j in np.flatnonzero(np.bincount(gj, weights=post.c, minlength=J) == 0):
         sel = gj == j
         ii, nn = gi[sel], post.n[sel]
@@ -804,19 +810,34 @@ def _one_sided_draws(post, z, draws: int, rng) -> dict:
                 return np.logaddexp(rest + v, alt[ii]).sum(axis=1) - 0.5 * ((t - m) / sd) ** 2
 
             tables[key] = _grid_table(log_density, *bounds[j])
-        grid, cdf = tables[key]
+        grid, cdf, _ = tables[key]
         out[int(j)] = np.interp(rng.uniform(size=draws), cdf, grid)
+    log_solvable = np.zeros(NI)
+    log_norm_b = math.log(PRIOR_B * math.sqrt(2 * math.pi))
     for i in np.flatnonzero(post.never):
         sel = gi == i
         nn, th_i = post.n[sel], th[gj[sel]]
 
         def log_density(t, nn=nn, th_i=th_i, ai=a[i]):
             v = log_cell_integral(0.0, nn, ai * th_i - t[:, None], s).sum(axis=1)
-            return np.logaddexp(log_1mpi + v, log_pi) - 0.5 * t**2 / PRIOR_B**2
+            return v - 0.5 * t**2 / PRIOR_B**2 - log_norm_b
 
-        grid, cdf = _grid_table(log_density, *bounds[J + NI + i], coarse=81)
+        grid, cdf, log_solvable[i] = _grid_table(log_density, *bounds[J + NI + i], coarse=81)
         out[J + NI + int(i)] = np.interp(rng.uniform(size=draws), cdf, grid)
-    return out
+        modes[J + NI + int(i)] = float(grid[np.argmax(log_density(grid))])
+    if post.never.any():
+        solved = NI - int(post.never.sum())
+        ls_never = log_solvable[post.never]
+
+        def log_density(t):
+            lpi, l1mpi = -np.logaddexp(0, -t), -np.logaddexp(0, t)
+            mix = np.logaddexp(lpi[:, None], l1mpi[:, None] + ls_never).sum(axis=1)
+            return (solved + 1) * l1mpi + lpi + mix
+
+        grid, cdf, _ = _grid_table(log_density, *bounds[J + 2 * NI + 1], coarse=121, fine=201)
+        out[J + 2 * NI + 1] = np.interp(rng.uniform(size=draws), cdf, grid)
+        modes[J + 2 * NI + 1] = float(grid[np.argmax(log_density(grid))])
+    return out, modes, log_solvable
 
 
 def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float = 0.9, draws: int = 200,
@@ -872,16 +893,21 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
     Zd = z + (rng.standard_normal((draws, z.size)) / np.sqrt(vals)) @ vecs.T
     lo, hi = np.array(post.bounds()).T
     Zd = np.clip(Zd, lo, hi)
-    one_sided = _one_sided_draws(post, z, draws, rng)
+    one_sided, modes, log_solvable = _one_sided_draws(post, z, draws, rng)
     for k, v in one_sided.items():
         Zd[:, k] = v
+    z = z.copy()
+    for k, v in modes.items():  # pi and the difficulties of the problems nobody solved: their conditionals' modes
+        z[k] = v
+    ilp = post.J + 2 * post.NI + 1
     diag = {"converged": bool(res.success), "iterations": int(res.nit), "evaluations": int(res.nfev),
             "groups_theta_conditional": sum(k < post.J for k in one_sided),
-            "problems_b_conditional": sum(k >= post.J for k in one_sided),
+            "problems_b_conditional": sum(post.J + post.NI <= k < ilp - 1 for k in one_sided),
+            "pi_joint_mode": float(expit(res.x[ilp])),
             "seconds_optimise": round(t_opt, 3), "cells": int(n.size)}
     if not res.success:
         diag["message"] = str(res.message)
-    fit = JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(-res.fun), level, X, center, diag)
-    fit._never(draws)  # every consumer reads it: once here, and it travels with the fit to parallel workers
+    fit = JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(post(z, grad=False)), level, X, center, diag,
+                   log_solvable)
     diag["seconds"] = round(time.perf_counter() - t0, 3)
     return fit

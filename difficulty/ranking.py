@@ -107,6 +107,7 @@ class RankedProblems:
     note: str = ""
     top: int | None = None
     fit_info: dict = field(default_factory=dict)
+    fit_note: str = ""  # what the fit said (the note without what the question's selection adds)
 
     @property
     def ranked(self):
@@ -122,6 +123,17 @@ class RankedProblems:
         t = self.ranked
         n = min(int(n), len(t))
         return float(t["expected_in_top"].iloc[n - 1]) if n > 0 else 0.0
+
+    def asking(self, question: str) -> RankedProblems:
+        """The same posterior per problem asked ``question``, without a second pass over the draws:
+        "hidden" from any ranking, "learnable" from a ranking that has its band."""
+        if question not in QUESTIONS:
+            raise DifficultyError(f"unknown question {question!r}; choose {' or '.join(QUESTIONS)}")
+        if question == "learnable" and self.q_band is None:
+            raise DifficultyError("this ranking has no band: rank again with the learnable question and a band")
+        table = self.table.drop(columns=["probability", "rank", "expected_in_top", "selected"])
+        return _ranked(table, question, self.budget, self.band, self.q_band, self.confidence, self.level, self.top,
+                       self.model, self.posterior, self.fit_note, self.fit_info)
 
     def describe(self) -> str:
         """The question in words."""
@@ -409,6 +421,7 @@ def _ranked(table, question, K, band_p, q_band, confidence, level, top, model_na
     """The question's probability per problem, ranked (most probable first; a probability that could not
     be evaluated last; ties, equal counts, by the harder problem first, then in input order), with the
     expected number truly in it down to each rank and the confident selection."""
+    fit_note = note
     prob = (table["p_in_band"] if question == "learnable" else table["p_hidden_obtainable"]).to_numpy(dtype=float)
     table.insert(3, "probability", prob)
     order = np.lexsort((np.arange(len(table)), table["q_mean"].to_numpy(), -np.nan_to_num(prob, nan=-1.0)))
@@ -429,7 +442,8 @@ def _ranked(table, question, K, band_p, q_band, confidence, level, top, model_na
     return RankedProblems(table, K, None if question == "hidden" else band_p, confidence, level, model_name,
                           float(prob[selected].sum()), question=question,
                           q_band=None if question == "hidden" else q_band,
-                          posterior=posterior, note=note, top=None if top is None else int(top), fit_info=info)
+                          posterior=posterior, note=note, top=None if top is None else int(top), fit_info=info,
+                          fit_note=fit_note)
 
 
 def stratified_pick(ranked: RankedProblems, n: int, seed=0):

@@ -92,7 +92,7 @@ def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigm
 
     level = opts.level
     ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=joint, group=name)
-    hidden = rank_problems(budget=opts.budget, question="hidden", level=level, fit=joint, group=name)
+    hidden = ranked.asking("hidden")
     top = hidden.ranked.head(5)
     data = {
         "groups": len(joint.groups), "problems": len(joint.problems), "diagnostics": dict(joint.diagnostics),

@@ -220,10 +220,18 @@ def _at_mode(fit):
     return dataclasses.replace(fit, draws=fit.estimate[None, :])
 
 
+def _unsolved(counts, problem):
+    """The counts with every group's successes on ``problem`` set to 0 (a problem no group solved)."""
+    c = np.where(counts.problem.astype(str) == problem, 0, counts.c)
+    return EvalCounts(counts.n, c, problem=counts.problem, group=counts.group)
+
+
 def _mp_cells(fit, group):
     """mpmath, 30 digits, at the mode: per cell of ``group`` the never-solvable probability r and the
     cell's posterior density of eta = logit q (a function), from the model's definition: the problem's
-    likelihood is pi 1{all c = 0} + (1 - pi) prod_j int Binom(c_ij | n_ij, q) N(eta; mu_ij, s^2) d eta."""
+    likelihood is pi 1{all c = 0} + (1 - pi) prod_j int Binom(c_ij | n_ij, q) N(eta; mu_ij, s^2) d eta,
+    and for a problem no group solved r = pi / (pi + (1 - pi) I) with its difficulty integrated out,
+    I = int prod_j P(c_ij = 0 | b) N(b; 0, 3^2) db."""
     mp.mp.dps = 30
     p = fit.params()
     a, b, th, s, pi = p["a"], p["b"], p["theta"], mp.mpf(p["s"]), mp.mpf(p["pi"])
@@ -244,7 +252,23 @@ def _mp_cells(fit, group):
         for u in cells:
             mu_u = mp.mpf(a[i] * th[fit.gj[u]] - b[i])
             lik *= integral(integrand(int(fit.c[u]), int(fit.n[u]), mu_u), mu_u)
-        r = pi / (pi + (1 - pi) * lik) if all(fit.c[cells] == 0) else mp.mpf(0)
+        r = mp.mpf(0)
+        if all(fit.c[cells] == 0):  # nested adaptive quadrature (scipy, double precision) for I
+            from scipy import integrate, stats
+
+            def p_none(x, u, i=i):
+                m, sd, n_ = a[i] * th[fit.gj[u]] - x, float(s), float(fit.n[u])
+                def f(e):
+                    return np.exp(-n_ * np.logaddexp(0, e) - (e - m) ** 2 / (2 * sd * sd)) / (sd * np.sqrt(2 * np.pi))
+
+                return integrate.quad(f, m - 12 * sd, m + 12 * sd, points=[m], limit=200, epsabs=0, epsrel=1e-12)[0]
+
+            def solvable(x, cells=cells):
+                return stats.norm.pdf(x, 0, 3) * np.prod([p_none(x, u) for u in cells])
+
+            big = mp.mpf(integrate.quad(solvable, -40, 40, points=[b[i] - 4, b[i], b[i] + 4], limit=400,
+                                        epsabs=0, epsrel=1e-11)[0])
+            r = pi / (pi + (1 - pi) * big)
         mu = mp.mpf(a[i] * th[j] - b[i])
         f = integrand(int(fit.c[t]), int(fit.n[t]), mu)
         z = integral(f, mu)
@@ -254,11 +278,13 @@ def _mp_cells(fit, group):
 
 def test_problem_table_against_mpmath():
     counts, _ = _simulate(J=3, NI=6, n=60, seed=4, pi=0.3)
+    counts = _unsolved(counts, "p5")  # one problem no group solved: r > 0 there
     fit = _at_mode(fit_joint(counts, draws=20))
     K, q_band = 500.0, (0.002, 0.05)
     t = fit.problem_table("m1", K, q_band=q_band, level=0.8)
     cells = _mp_cells(fit, "m1")
     assert len(t) == len(cells) == 6
+    assert max(float(r) for r, *_ in cells) > 0.05  # the never-solvable branch is checked, not only its zeros
     e_lo, e_hi = (mp.log(q / (1 - q)) for q in map(mp.mpf, q_band))
     for row, (r, post, mu, *_) in zip(t.itertuples(), cells):
         pts = [mu - 40, mu - 10, mu, mu + 10, mu + 40]
@@ -286,6 +312,7 @@ def test_problem_table_against_mpmath():
 
 def test_density_against_mpmath():
     counts, _ = _simulate(J=3, NI=6, n=60, seed=4, pi=0.3)
+    counts = _unsolved(counts, "p5")  # one problem no group solved: r > 0 there
     fit = _at_mode(fit_joint(counts, draws=20))
     sig = np.array([1e-3, 0.02, 0.3])
     d = fit.density("m2", sigma=sig, budget=1000, band=(0.5, 0.99), q_band=(0.001, 0.1), ks=[60.0])
@@ -457,19 +484,36 @@ def test_one_sided_posteriors_draw_from_their_conditionals():
     # what it changes: no success in 6 x 60 attempts bounds pass@1 (the Laplace draws put it up to ~0.1)
     fc = fit.forecast("m0", [1])
     assert fc.high[0] < 0.01
-    # the difficulty b_i of a problem no group solved: its conditional, cut off from below, beside the
-    # never-solvable branch
+    # the difficulty b_i of a problem no group solved, given that it is solvable: its prior cut off from
+    # below where its attempts would have succeeded
     nobody = [i for i in range(len(fit.problems)) if not any(fit.c[fit.gi == i])]
     assert fit.diagnostics["problems_b_conditional"] == len(nobody) >= 1
+
+    def solvable(x, i):  # P(no success anywhere | b_i = x) N(x; 0, 3^2)
+        return stats.norm.pdf(x, 0, 3) * np.prod([cell(0, fit.n[u], a[i] * th[fit.gj[u]] - x)
+                                                  for u in np.flatnonzero(fit.gi == i)])
+
     i = nobody[0]
-    cells = np.flatnonzero(fit.gi == i)
-
-    def density_b(x):
-        lik = np.prod([cell(0, fit.n[u], a[i] * th[fit.gj[u]] - x) for u in cells])
-        return stats.norm.pdf(x, 0, 3) * (pi + (1 - pi) * lik)
-
     draws = fit.draws[:, len(fit.groups) + len(fit.problems) + i]
-    total = integrate.quad(density_b, -40, 40, points=[b[i]], limit=200)[0]
+    total = integrate.quad(solvable, -40, 40, args=(i,), points=[b[i]], limit=200)[0]
     for x in np.quantile(draws, [0.05, 0.2, 0.4, 0.6, 0.8, 0.95]):
-        ref = integrate.quad(density_b, -40, x, points=[b[i]] if b[i] < x else None, limit=200)[0] / total
+        ref = integrate.quad(solvable, -40, x, args=(i,), points=[b[i]] if b[i] < x else None, limit=200)[0] / total
         assert np.mean(draws <= x) == pytest.approx(ref, abs=1.95 / np.sqrt(D) + 2e-3)
+    # pi, with the difficulties of the problems nobody solved integrated out: p(logit pi | rest) =
+    # (1 - pi)^(solved) prod_i (pi + (1 - pi) I_i) pi (1 - pi); and P(never) = pi / (pi + (1 - pi) I_i)
+    big = {u: integrate.quad(solvable, -40, 40, args=(u,), points=[b[u]], limit=200)[0] for u in nobody}
+    solved = len(fit.problems) - len(nobody)
+
+    def density_lp(t):
+        p_ = 1 / (1 + np.exp(-t))
+        return (1 - p_) ** (solved + 1) * p_ * np.prod([p_ + (1 - p_) * v for v in big.values()])
+
+    draws = fit.draws[:, len(fit.groups) + 2 * len(fit.problems) + 1]
+    total = integrate.quad(density_lp, -15, 15, limit=200)[0]
+    for x in np.quantile(draws, [0.05, 0.2, 0.4, 0.6, 0.8, 0.95]):
+        ref = integrate.quad(density_lp, -15, x, limit=200)[0] / total
+        assert np.mean(draws <= x) == pytest.approx(ref, abs=1.95 / np.sqrt(D) + 2e-3)
+    p_pi = 1 / (1 + np.exp(-draws))
+    never = fit.p_never_solvable()
+    for u in nobody:
+        assert never[fit.problems[u]] == pytest.approx(np.mean(p_pi / (p_pi + (1 - p_pi) * big[u])), rel=1e-6)

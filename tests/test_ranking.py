@@ -176,6 +176,21 @@ def test_a_band_on_p_solve_is_the_same_event_as_its_band_on_q(zi_beta_post):
     assert by_p.to_dict()["n_selected"] == int(by_p.table.selected.sum())
 
 
+def test_asking_another_question_equals_ranking_again(zi_beta_post):
+    """ranked.asking(q) reuses the per-problem posterior: the same table as a second rank_problems call."""
+    sim, post = zi_beta_post
+    learnable = rank_problems(fit=post, budget=1000, band=(0.5, 0.99), confidence=0.6, top=7, draws=20)
+    again = rank_problems(fit=post, budget=1000, question="hidden", confidence=0.6, top=7, draws=20)
+    hidden = learnable.asking("hidden")
+    cols = ["probability", "rank", "expected_in_top", "selected", "p_solve_within_budget", "q_low", "q_high"]
+    pd.testing.assert_frame_equal(hidden.table[cols], again.table[cols])
+    assert (hidden.question, hidden.band, hidden.q_band, hidden.note) == ("hidden", None, None, again.note)
+    back = learnable.asking("learnable")
+    pd.testing.assert_frame_equal(back.table, learnable.table)
+    with pytest.raises(DifficultyError, match="no band"):
+        hidden.asking("learnable")
+
+
 def test_the_selection_says_why_it_is_empty_and_top_limits_it(zi_beta_post):
     sim, post = zi_beta_post
     r = rank_problems(fit=post, budget=10, question="hidden", confidence=0.99, draws=20)
