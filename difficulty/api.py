@@ -92,32 +92,14 @@ def analyze(df, *, group=None, problem=None, n=None, c=None, outcome=None, attem
     it), as ``difficulty analyze --joint``; the fit is ``Analysis.joint``. Returns an
     :class:`Analysis` of frozen :class:`~difficulty.summary.GroupSummary`.
     """
-    import numpy as np
-
     from . import summary as core
     from .parallel import map_groups
 
     counts = counts_from_dataframe(df, group=group, problem=problem, n=n, c=c, outcome=outcome, attempt=attempt)
-    if budget is None:  # as the report: "obtainable" within as many attempts as were sampled
-        budget = float(np.median(counts.n))
-    options = dict(budget=float(budget), target=target, prompt_tokens=prompt_tokens, decode_tokens=decode_tokens,
-                   flops_per_token=flops_per_token, max_steps=max_steps)
-    opts = core.SummaryOptions(**options)
-    fit = None
-    if joint:
-        from .joint import fit_joint
-
-        fit = fit_joint(counts, level=opts.level)
-        options["joint"] = True
+    opts, options, fit = core.prepare(counts, budget, joint, target=target, prompt_tokens=prompt_tokens,
+                                      decode_tokens=decode_tokens, flops_per_token=flops_per_token,
+                                      max_steps=max_steps)
     parts = counts.groups()
-    res = map_groups(_summarize, [(name, sub, opts, fit) for name, sub in parts.items()], jobs=jobs)
+    res = map_groups(core.summarize_or_say_why, [(name, sub, opts, None, None, fit) for name, sub in parts.items()],
+                     jobs=jobs)
     return Analysis(dict(zip(parts, res)), counts, options, fit)
-
-
-def _summarize(name, counts, opts, joint=None):
-    from . import summary as core
-
-    try:
-        return core.summarize_group(name, counts, opts, joint=joint)
-    except DifficultyError as e:  # nothing can be fitted (e.g. nothing ever solved): what can be said
-        return core.summarize_passk_only(name, counts, str(e), opts, joint)

@@ -49,6 +49,35 @@ class GroupSummary:
     ranked: object = field(default=None, repr=False)
 
 
+def prepare(counts: EvalCounts, budget=None, joint: bool = False, **options):
+    """What every group's summary shares: the options (``budget``: K for the ranking and the obtainable
+    mass, default the median number of attempts; the cost plan's ``options``), as SummaryOptions and as
+    the plain dict the report records, and the joint fit over the groups when ``joint`` (else None)."""
+    if budget is None:  # "obtainable" within as many attempts as were sampled
+        budget = float(np.median(counts.n))
+    options = dict(budget=float(budget), **options)
+    opts = SummaryOptions(**options)
+    fit = None
+    if joint:
+        from .joint import fit_joint
+
+        fit = fit_joint(counts, level=opts.level)
+        options["joint"] = True
+    return opts, options, fit
+
+
+def summarize_or_say_why(name, counts: EvalCounts, opts: SummaryOptions, truth=None, progress=None,
+                         joint=None) -> GroupSummary:
+    """summarize_group, or, when a step cannot be done for this group (nothing ever solved, or a
+    numerical failure in one step), what can be said (with a joint fit, what the other groups say of
+    it) and the reason, so that the other groups go on."""
+    try:
+        return summarize_group(name, counts, opts, truth=truth, progress=progress, joint=joint)
+    except (DifficultyError, ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
+        reason = str(e) if isinstance(e, DifficultyError) else f"{type(e).__name__}: {e}"
+        return summarize_passk_only(name, counts, reason, opts, joint)
+
+
 def _observed_k(nmin):
     return np.unique(np.round(np.logspace(0, math.log10(nmin), 15)).astype(int))
 

@@ -36,6 +36,24 @@ def test_dataframe_path_gives_the_cli_numbers(tmp_path):
     assert list(res["m1"].ranked["problem"].astype(int).sort_values()) == list(range(30))
 
 
+def test_a_group_whose_step_fails_numerically_is_reported_not_raised(monkeypatch):
+    """As the report does: a numerical failure in one group's step names the reason and the others go on."""
+    import difficulty.summary as summary
+
+    real = summary.summarize_group
+
+    def fails_for_m2(name, counts, opts, **kw):
+        if name == "m2":
+            raise np.linalg.LinAlgError("Singular matrix")
+        return real(name, counts, opts, **kw)
+
+    monkeypatch.setattr(summary, "summarize_group", fails_for_m2)
+    df = pd.concat([_table(0, 20), _table(1, 20).assign(model="m2")])
+    res = difficulty.analyze(df, group="model", problem="task", n="N", c="C")
+    assert res["m2"].data["skipped"] == "LinAlgError: Singular matrix"
+    assert "skipped" not in res["m1"].data and res["m1"].data["ranking"]["n_problems"] == 20
+
+
 def test_per_attempt_rows_give_the_counts_of_the_count_table():
     df = _table(1, 12)
     rows = pd.DataFrame([(t, j, j < c) for t, c in zip(df.task, df.C) for j in range(40)],

@@ -22,20 +22,6 @@ def _log(msg):
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
-def _summarize(name, counts, opts, truth, progress, joint=None):
-    import numpy as np
-
-    from .. import summary as core
-
-    try:
-        return core.summarize_group(name, counts, opts, truth=truth, progress=progress, joint=joint)
-    except (DifficultyError, ArithmeticError, ValueError, np.linalg.LinAlgError) as e:
-        # e.g. nothing ever solved, or a numerical failure in one step: say what can be said (with a
-        # joint fit, what the other groups say of this one), name the reason, and go on with the others
-        reason = str(e) if isinstance(e, DifficultyError) else f"{type(e).__name__}: {e}"
-        return core.summarize_passk_only(name, counts, reason, opts, joint)
-
-
 def _one_line(g) -> str:
     if "skipped" in g:
         return f"[{g['group']}] only pass@k: {g['skipped']}"
@@ -66,8 +52,6 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     parent = os.path.dirname(out_dir)
     if not os.path.isdir(parent):
         raise DifficultyError(f"cannot write {out_dir}: folder {parent} does not exist")
-    import numpy as np
-
     from .. import __version__
     from .. import summary as core
     from ..io import to_json
@@ -75,17 +59,9 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     from .markdown import render_markdown
 
     t0 = time.perf_counter()
-    if budget is None:  # "obtainable" within as many attempts as were sampled (median N)
-        budget = float(np.median(counts.n))
-    options = dict(budget=budget, target=target, prompt_tokens=prompt_tokens, decode_tokens=decode_tokens,
-                   flops_per_token=flops_per_token, max_steps=max_steps)
-    opts = core.SummaryOptions(**options)
-    joint_fit = None
-    if joint:
-        from ..joint import fit_joint
-
-        joint_fit = fit_joint(counts, level=opts.level)
-        options["joint"] = True
+    opts, options, joint_fit = core.prepare(counts, budget, joint, target=target, prompt_tokens=prompt_tokens,
+                                            decode_tokens=decode_tokens, flops_per_token=flops_per_token,
+                                            max_steps=max_steps)
     say = _log if not quiet and progress is None else (lambda msg: None)
     folder = staging.prepare(out_dir, resume)
     try:
@@ -115,7 +91,8 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
 
         if progress is not None and not serial and todo:
             progress("groups", 0, len(todo))
-        map_groups(_summarize, [(name, sub, opts, truth, stage_progress, joint_fit) for name, sub, truth in todo],
+        map_groups(core.summarize_or_say_why,
+                   [(name, sub, opts, truth, stage_progress, joint_fit) for name, sub, truth in todo],
                    jobs=jobs, backend=backend, scheduler=scheduler, on_result=written)
         groups = {name: groups[name] for name in parts}  # in the data's order
         seconds = time.perf_counter() - t0
