@@ -4,6 +4,7 @@ and the CLI."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -394,7 +395,7 @@ def test_cli_rank_invert_analyze_joint(tmp_path):
     assert r.returncode != 0 and "--group-col" in r.stderr and not (tmp_path / "rep").exists()
 
 
-def test_analyze_joint_gives_each_group_the_joint_results():
+def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path):
     import pandas as pd
 
     import difficulty
@@ -414,6 +415,24 @@ def test_analyze_joint_gives_each_group_the_joint_results():
         assert fc["model"] == "joint" and len(fc["k"]) == len(d["forecast"]["k"])
         assert d["ranking"]["model"] == "joint" and d["ranking_per_group"]["model"] == "zi-beta"
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
+    # the figures draw the joint beside the per-group results and say so
+    import matplotlib.pyplot as plt
+
+    from difficulty.report import figures, staging
+
+    drawn = {}
+
+    def keep(fig, path):
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else []
+        drawn[os.path.basename(path).split("_")[0]] = (ax.get_title(), labels)
+        plt.close(fig)
+
+    monkeypatch.setattr(figures, "_save", keep)
+    staging._draw(str(tmp_path), "m1", res["m1"])
+    assert any(t.startswith("joint model over 3 groups, 90% band") for t in drawn["passk"][1])
+    assert any(t.startswith("joint model over 3 groups") and "never solvable" in t for t in drawn["density"][1])
+    assert drawn["ranking"][0] == "ranking: m1 (joint model over 3 groups)"
 
 
 def test_analyze_joint_with_ten_attempts_per_problem():

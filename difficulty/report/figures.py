@@ -41,8 +41,9 @@ def _num(v, spec=".3f"):
     return format(v, spec) if _finite(v) else "n/a"
 
 
-def plot_pass_at_k(path, pass_at_k, curves, forecast=None, forecast_average=None, title=""):
-    """pass@k vs k (log x): data with interval, fitted curves, forecast bands, truth, the largest sampled k."""
+def plot_pass_at_k(path, pass_at_k, curves, forecast=None, forecast_average=None, title="", joint=None):
+    """pass@k vs k (log x): data with interval, fitted curves, forecast bands (``joint``: the joint
+    model's, with the number of groups it was fitted to), truth, the largest sampled k."""
     fig, ax = plt.subplots(figsize=SIZE)
     k = _arr(pass_at_k["k"])
     ax.fill_between(k, _arr(pass_at_k["low"]), _arr(pass_at_k["high"]), color="0.8",
@@ -59,6 +60,12 @@ def plot_pass_at_k(path, pass_at_k, curves, forecast=None, forecast_average=None
         ax.plot(fk, _arr(forecast_average["low"]), color=COLORS[3], lw=1.0, ls="-.")
         ax.plot(fk, _arr(forecast_average["high"]), color=COLORS[3], lw=1.0, ls="-.",
                 label=f"forecast {_pct(forecast_average['level'])} band ({forecast_average['model']}, LOO weights)")
+    if joint is not None:
+        fc = joint["forecast"]
+        jk = _arr(fc["k"])
+        ax.plot(jk, _arr(fc["pass_at_k"]), color=COLORS[4], lw=1.4)
+        ax.fill_between(jk, _arr(fc["low"]), _arr(fc["high"]), color=COLORS[4], alpha=0.15,
+                        label=f"joint model over {joint['groups']} groups, {_pct(fc['level'])} band")
     truth = curves.get("truth")
     if truth is not None:
         ax.plot(kk, _arr(truth["pass_at_k"]), "k--", lw=1.2, label="truth")
@@ -97,12 +104,13 @@ def plot_inference_loss(path, pass_at_k, curves, title=""):
     _save(fig, path)
 
 
-def plot_density(path, density, attempts_max, truth=None, title=""):
+def plot_density(path, density, attempts_max, truth=None, title="", joint=None):
     """sigma f(sigma), the density per unit log sigma: parametric band and median, NPMLE steps with
     band, the unresolved mass (never solved or sigma below 1/k_max) with its interval, and the truth
     on the NPMLE's cells (``density["truth"]``) with its unresolved mass on the same basis; without
     that, the truth's density ``truth`` (``curves["truth"]``) as given. ``attempts_max``: the
-    group's largest N (k_max)."""
+    group's largest N (k_max). ``joint``: the joint model's part of the group's summary, whose
+    density is drawn with its band and never-solvable share."""
     fig, ax = plt.subplots(figsize=SIZE)
     npm = density.get("nonparametric")
     level = _pct(npm["level"]) if npm else "90%"
@@ -125,6 +133,13 @@ def plot_density(path, density, attempts_max, truth=None, title=""):
             if _finite(un.get("low")) and _finite(un.get("high")):
                 text += f" [{_num(un['low'])}, {_num(un['high'])}] ({_pct(un['level'])})"
             ax.plot([], [], " ", label=text)
+    if joint is not None:
+        jd = joint["density"]
+        s = _arr(jd["sigma"])
+        ax.fill_between(s, s * _arr(jd["low"]), s * _arr(jd["high"]), color=COLORS[4], alpha=0.15)
+        ax.plot(s, s * _arr(jd["density"]), color=COLORS[4], lw=1.3,
+                label=f"joint model over {joint['groups']} groups, {_pct(jd['level'])} band "
+                      f"(never solvable {_num(jd['never_solved'])})")
     on_basis = density.get("truth")
     if on_basis is not None:
         s = _arr(on_basis["sigma"])

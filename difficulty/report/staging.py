@@ -104,17 +104,19 @@ def _draw(folder, tag, summary) -> dict:
         out[kind] = f"{FILES[kind]}_{tag}.png"
         return os.path.join(folder, out[kind])
 
+    joint = d.get("joint")
     figures.plot_pass_at_k(path("pass_at_k"), d["pass_at_k"], c, d["forecast"], d["forecast_average"],
-                           f"pass@k: {name}")
+                           f"pass@k: {name}", joint)
     figures.plot_inference_loss(path("inference_loss"), d["pass_at_k"], c, f"inference loss: {name}")
-    figures.plot_density(path("density"), d["density"], d["attempts_max"], truth, f"difficulty density: {name}")
+    figures.plot_density(path("density"), d["density"], d["attempts_max"], truth, f"difficulty density: {name}", joint)
     if summary.posterior is not None:
         figures.plot_pairs(path("pairs"), summary.posterior, truth["params"] if truth else None)
     if "cost" in c:
         figures.plot_cost(path("cost"), c["cost"], d["cost_plan"], f"coverage vs cost: {name}")
     if summary.ranked is not None:
         r = d["ranking"]
-        figures.plot_ranking(path("ranking"), summary.ranked, r["band"], r["budget"], f"ranking: {name}")
+        by = f" (joint model over {joint['groups']} groups)" if joint is not None else ""
+        figures.plot_ranking(path("ranking"), summary.ranked, r["band"], r["budget"], f"ranking: {name}{by}")
     return out
 
 
