@@ -433,6 +433,16 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
     assert any(t.startswith("joint model over 3 groups, 90% band") for t in drawn["passk"][1])
     assert any(t.startswith("joint model over 3 groups") and "never solvable" in t for t in drawn["density"][1])
     assert drawn["ranking"][0] == "ranking: m1 (joint model over 3 groups)"
+    # a group no per-group model fits: the joint's figures, and the report shows them
+    drawn.clear()
+    made = staging._draw(str(tmp_path), "m0", res["m0"])
+    assert set(made) == {"pass_at_k", "density", "ranking"} and set(drawn) == {"passk", "density", "ranking"}
+    assert any(t.startswith("joint model over 3 groups") for t in drawn["passk"][1])
+    assert any(t.startswith("joint model over 3 groups") for t in drawn["density"][1])
+    from difficulty.report.markdown import render_markdown
+
+    text = render_markdown([{**res["m0"].data, "figures": made}], "t.csv", "x", 1.0)
+    assert all(f"]({made[k]})" in text for k in ("pass_at_k", "density", "ranking"))
 
 
 def test_analyze_joint_with_ten_attempts_per_problem():

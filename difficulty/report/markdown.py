@@ -238,7 +238,9 @@ def _group(g, truth=None):
         L.append(f"Known truth (generated data): `{truth!r}`.")
     L += [""] + _pass_at_k(g)
     if "skipped" in g:
-        return L + [f"Nothing more can be fitted to this group alone: {g['skipped']}.", ""] + _joint(g)
+        images = _images(figures, ("pass_at_k", "pass@k"), ("density", "density"), ("ranking", "ranking"))
+        return (L + [f"Nothing more can be fitted to this group alone: {g['skipped']}.", ""] + _joint(g)
+                + ([images, ""] if images else []))
     images = _images(figures, ("pass_at_k", "pass@k"))
     L += [images, ""] if images else []
     return (L + _models(g, figures) + _forecast(g) + _density(g, figures) + _ranking(g, figures) + _joint(g)

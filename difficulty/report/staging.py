@@ -83,7 +83,8 @@ def write_group(folder: str, tag: str, summary, key: dict, plots: bool) -> dict:
         if os.path.exists(stale):
             os.remove(stale)
     data = dict(summary.data)
-    data["figures"] = _draw(folder, tag, summary) if plots and "skipped" not in data else {}
+    drawable = "skipped" not in data or "joint" in data  # a group nothing was fitted to: the joint's figures
+    data["figures"] = _draw(folder, tag, summary) if plots and drawable else {}
     if summary.posterior is not None:
         summary.posterior.to_netcdf(os.path.join(folder, f"posterior_{tag}.nc"))
     if summary.ranked is not None:
@@ -94,9 +95,14 @@ def write_group(folder: str, tag: str, summary, key: dict, plots: bool) -> dict:
 
 
 def _draw(folder, tag, summary) -> dict:
+    """The group's figures; for a group no per-group model could be fitted to, what the joint fit says
+    of it (pass@k with the joint's forecast, the joint's density, the ranking)."""
     from . import figures
 
-    d, c, name = summary.data, summary.data["curves"], summary.name
+    d, name = summary.data, summary.name
+    joint = d.get("joint")
+    only_joint = "skipped" in d
+    c = {"k": []} if only_joint else d["curves"]
     truth = c.get("truth")
     out = {}
 
@@ -104,11 +110,12 @@ def _draw(folder, tag, summary) -> dict:
         out[kind] = f"{FILES[kind]}_{tag}.png"
         return os.path.join(folder, out[kind])
 
-    joint = d.get("joint")
-    figures.plot_pass_at_k(path("pass_at_k"), d["pass_at_k"], c, d["forecast"], d["forecast_average"],
+    figures.plot_pass_at_k(path("pass_at_k"), d["pass_at_k"], c, d.get("forecast"), d.get("forecast_average"),
                            f"pass@k: {name}", joint)
-    figures.plot_inference_loss(path("inference_loss"), d["pass_at_k"], c, f"inference loss: {name}")
-    figures.plot_density(path("density"), d["density"], d["attempts_max"], truth, f"difficulty density: {name}", joint)
+    if not only_joint:
+        figures.plot_inference_loss(path("inference_loss"), d["pass_at_k"], c, f"inference loss: {name}")
+    figures.plot_density(path("density"), d.get("density", {}), d["attempts_max"], truth,
+                         f"difficulty density: {name}", joint)
     if summary.posterior is not None:
         figures.plot_pairs(path("pairs"), summary.posterior, truth["params"] if truth else None)
     if "cost" in c:
