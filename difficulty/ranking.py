@@ -355,6 +355,8 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
         exact = d.get("groups_theta_conditional", 0) + d.get("problems_b_conditional", 0)
         posterior = (f"joint posterior over {len(fit.groups)} groups (Laplace approximation at the mode"
                      + (f", {exact} one-sided parameters from their exact conditionals" if exact else "")
+                     + (", the never-solvable share with the unsolved problems' difficulties integrated out"
+                        if d.get("problems_b_conditional", 0) else "")
                      + f"; {min(int(draws), len(fit.draws))} draws)")
         return _ranked(table, question, K, band_p, (q_lo, q_hi), confidence, level, top, "joint", posterior,
                        "" if d.get("converged", True) else f"the joint fit did not converge ({d.get('message', '')})",
