@@ -748,9 +748,9 @@ def _hessian(post, z, h=1e-5):
 def _grid_table(log_density, lo: float, hi: float, coarse: int = 61, fine: int = 101):
     """The 1-D density exp(``log_density``) on [lo, hi] (unnormalised, vectorised over points) as a
     table to draw from: tabulated on ``coarse`` points, again on ``fine`` points over the range holding
-    all but e^-40 of it; its points, its trapezoid-rule CDF (draw by inverting it) and the log of its
+    all but e^-40 of it; its points, its trapezoid-rule CDF (draw by inverting it), the log of its
     integral (the trapezoid rule on a smooth density that has fallen by e^-40 at both ends of its range
-    converges geometrically: to ~1e-10 here)."""
+    converges geometrically: to ~1e-10 here) and the point of the fine grid where it is largest."""
     t = np.linspace(lo, hi, coarse)
     ld = log_density(t)
     hold = np.flatnonzero(ld > ld.max() - 40)
@@ -759,7 +759,7 @@ def _grid_table(log_density, lo: float, hi: float, coarse: int = 61, fine: int =
     top = ld.max()
     w = np.exp(ld - top)
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (w[1:] + w[:-1]) * np.diff(t))])
-    return t, cdf / cdf[-1], top + math.log(cdf[-1])
+    return t, cdf / cdf[-1], top + math.log(cdf[-1]), float(t[np.argmax(ld)])
 
 
 def _one_sided_draws(post, z, draws: int, rng):
@@ -810,7 +810,7 @@ def _one_sided_draws(post, z, draws: int, rng):
                 return np.logaddexp(rest + v, alt[ii]).sum(axis=1) - 0.5 * ((t - m) / sd) ** 2
 
             tables[key] = _grid_table(log_density, *bounds[j])
-        grid, cdf, _ = tables[key]
+        grid, cdf, *_ = tables[key]
         out[int(j)] = np.interp(rng.uniform(size=draws), cdf, grid)
     log_solvable = np.zeros(NI)
     log_norm_b = math.log(PRIOR_B * math.sqrt(2 * math.pi))
@@ -822,9 +822,8 @@ def _one_sided_draws(post, z, draws: int, rng):
             v = log_cell_integral(0.0, nn, ai * th_i - t[:, None], s).sum(axis=1)
             return v - 0.5 * t**2 / PRIOR_B**2 - log_norm_b
 
-        grid, cdf, log_solvable[i] = _grid_table(log_density, *bounds[J + NI + i], coarse=81)
+        grid, cdf, log_solvable[i], modes[J + NI + int(i)] = _grid_table(log_density, *bounds[J + NI + i], coarse=81)
         out[J + NI + int(i)] = np.interp(rng.uniform(size=draws), cdf, grid)
-        modes[J + NI + int(i)] = float(grid[np.argmax(log_density(grid))])
     if post.never.any():
         solved = NI - int(post.never.sum())
         ls_never = log_solvable[post.never]
@@ -834,9 +833,8 @@ def _one_sided_draws(post, z, draws: int, rng):
             mix = np.logaddexp(lpi[:, None], l1mpi[:, None] + ls_never).sum(axis=1)
             return (solved + 1) * l1mpi + lpi + mix
 
-        grid, cdf, _ = _grid_table(log_density, *bounds[J + 2 * NI + 1], coarse=121, fine=201)
+        grid, cdf, _, modes[J + 2 * NI + 1] = _grid_table(log_density, *bounds[J + 2 * NI + 1], coarse=121, fine=201)
         out[J + 2 * NI + 1] = np.interp(rng.uniform(size=draws), cdf, grid)
-        modes[J + 2 * NI + 1] = float(grid[np.argmax(log_density(grid))])
     return out, modes, log_solvable
 
 
