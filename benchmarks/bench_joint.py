@@ -21,6 +21,8 @@ Protocol (each Pythia file: GSM8K 81 models, MATH 72 models, 128 problems each):
   of every other model, and the held-out model's pass@100 is forecast; truth = mean unbiased pass@100
   from its full counts. Baseline: the next-largest model's pass@100 at the same checkpoint.
   Target: within 0.05 for >= 70% of held-out models.
+* (a') the forecasts of (a) from a joint fit to the same subsample with the covariates of (c), beside
+  them (no target: what a user who gives the ladder's covariates gets).
 * the fit time of the first joint fit (target <= 60 s on 2 cores, single process).
 
     python benchmarks/bench_joint.py [--files gsm8k,math] [--holdouts N] [--skip-baseline]
@@ -106,6 +108,26 @@ def run_file(name, holdouts, baseline, seed=0):
           + (f"; per-group default MAE {np.mean(err_b):.4f}, coverage {np.mean(cov_b):.0%}; "
              f"ratio {np.mean(err_j) / np.mean(err_b):.2f} (target <= 0.7, coverage 85-95%); "
              f"{unfit} models without a success in the subsample: per-group forecast 0" if baseline else ""))
+    # (a') the same forecasts from a joint fit with the ladder's covariates (theta regressed on log params,
+    # log train_tokens, their product and the rungs; tau by REML)
+    cov = group_covariates(path, "model_nickname", ["params", "train_tokens"])
+    t = time.perf_counter()
+    fit_c = fit_joint(sub, covariates=cov, draws=100, seed=seed)
+    secs_c = time.perf_counter() - t
+    err_c, cov_c = [], []
+    for g in fit.groups:
+        m = full.group == g
+        big = m & (full.n >= K)
+        if big.sum() < 10:
+            continue
+        truth = pass_at_k(full.n[big], full.c[big], K).mean()
+        fc = fit_c.forecast(g, [K], problems=full.problem[big], draws=100)
+        err_c.append(abs(fc.pass_at_k[0] - truth))
+        cov_c.append(fc.low[0] <= truth <= fc.high[0] or (truth == 0 and fc.low[0] < 1e-3))
+    print(f"(a') with covariates (tau = {fit_c.params()['tau']:.3f} by REML over "
+          f"{fit_c.diagnostics['tau_reml_groups']} models; fit {secs_c:.1f} s): joint MAE {np.mean(err_c):.4f}, "
+          f"90% coverage {np.mean(cov_c):.0%} (truth-0 rule as above)"
+          + (f"; ratio to the per-group default {np.mean(err_c) / np.mean(err_b):.2f}" if baseline else ""))
     # (b)
     ppos = {p: i for i, p in enumerate(fit.problems)}
     gpos = {g: j for j, g in enumerate(fit.groups)}
@@ -135,7 +157,6 @@ def run_file(name, holdouts, baseline, seed=0):
           f"within-model mean {np.nanmean(within_j):.3f}; baseline (share of other models solving) pooled "
           f"{auc(B, L):.3f}, within {np.nanmean(within_b):.3f} (target >= 0.75)")
     # (c)
-    cov = group_covariates(path, "model_nickname", ["params", "train_tokens"])
     steps = {}
     for g, v in cov.items():
         steps.setdefault(v["train_tokens"], []).append(g)

@@ -11,7 +11,9 @@ binomial marginal is a 1-D integral over eps, computed by adaptive Gauss-Hermite
 the mode of the (log-concave) integrand, vectorised over all cells. Priors (weak, for
 identifiability): theta_j ~ N(0, 30^2) or, with covariates x_j per group (log-linear terms and an
 indicator per shared value, :func:`covariate_matrix`), theta_j ~ N(x_j beta, tau^2) with
-beta ~ N(0, 3^2), log tau ~ N(0, 1); log a_i ~ N(0, 0.5^2); b_i ~ N(0, 3^2); log s ~ N(0, 1);
+beta ~ N(0, 3^2) and tau estimated beforehand by REML and held (:func:`_reml_log_tau`; fitted jointly
+with the abilities its mode is at zero, the funnel of a hierarchical prior); log a_i ~ N(0, 0.5^2);
+b_i ~ N(0, 3^2); log s ~ N(0, 1);
 logit pi ~ Logistic (pi uniform). The location and scale of theta are fixed by the priors on b and
 log a, so theta's own prior can be vague; at N(0, 3^2) it held groups that solved nothing (untrained
 checkpoints) within reach of the problems, and their pass@10,000 was forecast near 0.24 where the
@@ -288,10 +290,11 @@ class _Posterior:
     """Log posterior and its gradient over the unconstrained vector
     [theta (J), log a (NI), b (NI), log s, logit pi, beta (P), log tau (if P)]."""
 
-    def __init__(self, gi, gj, n, c, NI, J, X=None):
+    def __init__(self, gi, gj, n, c, NI, J, X=None, log_tau=None):
         self.gi, self.gj, self.n, self.c, self.NI, self.J = gi, gj, n.astype(float), c.astype(float), NI, J
         self.X = X
         self.P = 0 if X is None else X.shape[1]
+        self.log_tau = log_tau  # held fixed (estimated beforehand, see _reml_log_tau) when given
         self.size = J + 2 * NI + 2 + (self.P + 1 if self.P else 0)
         self.log_coef = gammaln(self.n + 1) - gammaln(self.c + 1) - gammaln(self.n - self.c + 1)
         solved = np.bincount(gi, weights=self.c, minlength=NI)
@@ -444,7 +447,7 @@ class _Posterior:
         J, NI = self.J, self.NI
         bd = [(-30, 30)] * J + [(-4, 4)] * NI + [(-40, 40)] * NI + [(-6, 3), (-15, 15)]
         if self.P:
-            bd += [(-30, 30)] * self.P + [(-6, 3)]
+            bd += [(-30, 30)] * self.P + [(-6, 3) if self.log_tau is None else (self.log_tau, self.log_tau)]
         return bd
 
 
@@ -762,7 +765,7 @@ def _grid_table(log_density, lo: float, hi: float, coarse: int = 61, fine: int =
     return t, cdf / cdf[-1], top + math.log(cdf[-1]), float(t[np.argmax(ld)])
 
 
-def _one_sided_draws(post, z, draws: int, rng):
+def _one_sided_draws(post, z, draws: int, rng, cov=None):
     """Draws of the coordinates whose posterior is one-sided, each from its exact 1-D conditional given
     the other parameters at the mode, and the never-solvable share pi from its conditional with the
     difficulties of the problems no group solved integrated out. Returns ({index in z: (draws,)},
@@ -794,7 +797,10 @@ def _one_sided_draws(post, z, draws: int, rng):
     with np.errstate(divide="ignore"):
         alt = np.where(post.never, log_pi, -np.inf)
     if post.P:
-        prior_mean, prior_sd = post.X @ beta, np.full(J, math.exp(lt))
+        # theta_j ~ N(x_j beta, tau^2) with beta's uncertainty folded in: sd^2 = tau^2 + x_j' Cov(beta) x_j
+        ib = slice(J + 2 * NI + 2, J + 2 * NI + 2 + post.P)
+        vb = np.einsum("jp,pq,jq->j", post.X, cov[ib, ib], post.X) if cov is not None else 0.0
+        prior_mean, prior_sd = post.X @ beta, np.sqrt(math.exp(2 * lt) + vb)
     else:
         prior_mean, prior_sd = np.zeros(J), np.full(J, PRIOR_THETA)
     bounds = post.bounds()
@@ -838,6 +844,55 @@ def _one_sided_draws(post, z, draws: int, rng):
     return out, modes, log_solvable
 
 
+def _reml_log_tau(theta, var, X, lo: float = -6.0, hi: float = 3.0):
+    """log tau of the regression theta_j ~ N(x_j beta, tau^2 + v_j) by restricted maximum likelihood
+    (the random-effects meta-regression of estimates ``theta`` with sampling variances ``var``): beta
+    at its weighted least squares for each tau, the criterion 0.5 sum(w r^2 - log w) + 0.5 log det(X' W X)
+    (over the directions X spans), w = 1 / (tau^2 + v). Returns (log tau, None) or, with fewer than
+    two degrees of freedom left over the regression, (None, why)."""
+    from scipy.optimize import minimize_scalar
+
+    theta, var, X = (np.asarray(v, dtype=float) for v in (theta, var, X))
+    sv = np.linalg.svd(X, compute_uv=False)
+    rank = int(np.sum(sv > 1e-10 * (sv[0] if sv.size else 1.0)))
+    if theta.size - rank < 2:
+        return None, f"{theta.size} abilities for a regression of rank {rank}"
+
+    def crit(lt):
+        w = 1 / (math.exp(2 * lt) + var)
+        sw = np.sqrt(w)
+        beta = np.linalg.lstsq(X * sw[:, None], theta * sw, rcond=None)[0]
+        r = theta - X @ beta
+        ev = np.linalg.eigvalsh((X * w[:, None]).T @ X)
+        return 0.5 * np.sum(w * r * r - np.log(w)) + 0.5 * np.sum(np.log(ev[-rank:]))
+
+    return float(minimize_scalar(crit, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6}).x), None
+
+
+def _optimise(post, start):
+    from scipy.optimize import minimize
+
+    def neg(z):
+        v, g = post(z)
+        return -v, -g
+
+    return minimize(neg, np.clip(start, *np.array(post.bounds()).T), jac=True, method="L-BFGS-B",
+                    bounds=post.bounds(),
+                    options={"maxiter": 2000, "maxfun": 4000, "ftol": 1e-10, "gtol": 1e-5, "maxcor": 30})
+
+
+def _laplace(post, z):
+    """Eigenvalues and vectors of the negative Hessian at ``z`` (a fixed log tau taken out: the other
+    coordinates' precision given it)."""
+    post(z)  # the modes at z: the start of the Hessian's cells
+    H = -post.hessian(z)
+    if post.P and post.log_tau is not None:
+        H[-1, :] = H[:, -1] = 0.0
+        H[-1, -1] = 1e12
+    vals, vecs = np.linalg.eigh(H)
+    return np.maximum(vals, 1e-6), vecs
+
+
 def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float = 0.9, draws: int = 200,
               seed=0, exclude=()) -> JointFit:
     """Fit the joint model to grouped per-problem counts (``counts.group`` and ``counts.problem`` set).
@@ -845,8 +900,6 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
     their product, and an indicator per value shared by two or more groups: see covariate_matrix).
     ``exclude``: groups left out of the fit (to forecast them by predict_group)."""
     import time
-
-    from scipy.optimize import minimize
 
     if counts.group is None:
         raise DifficultyError("the joint model needs a group column (--group-col), e.g. the model name")
@@ -871,27 +924,40 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
         if missing:
             raise DifficultyError(f"no covariates for group {missing[0]!r}")
         X, center = covariate_matrix(covariates, groups)
-    post = _Posterior(gi, gj, n, c, len(problems), len(groups), X)
+    J, NI = len(groups), len(problems)
     t0 = time.perf_counter()
-
-    def neg(z):
-        v, g = post(z)
-        return -v, -g
-
-    res = minimize(neg, post.initial(), jac=True, method="L-BFGS-B", bounds=post.bounds(),
-                   options={"maxiter": 2000, "maxfun": 4000, "ftol": 1e-10, "gtol": 1e-5, "maxcor": 30})
+    post = _Posterior(gi, gj, n, c, NI, J)
+    res = _optimise(post, post.initial())
+    extra = {}
+    if X is not None:
+        # The spread tau of the abilities around the covariates' regression, by REML over the abilities of
+        # the fit without covariates (groups with a success: the others' abilities are one-sided), then
+        # held fixed. Fitted jointly with the abilities, the mode of tau is at zero whenever some
+        # abilities are free to sit on the regression (groups that solved nothing): the likelihood does
+        # not object and -J log tau grows without bound (the funnel of a hierarchical prior), and the
+        # optimiser ends there (Pythia GSM8K, 100 attempts per cell: tau at its bound, pass@10,000 off by
+        # 0.26 on average).
+        vals, vecs = _laplace(post, res.x)
+        var = ((vecs**2) / vals).sum(axis=1)[:J]
+        ok = np.bincount(gj, weights=c, minlength=J) > 0
+        lt, why = _reml_log_tau(res.x[:J][ok], var[ok], X[ok])
+        extra = {"tau_reml_groups": int(ok.sum())}
+        if lt is None:
+            lt = 0.0
+            extra["tau_note"] = f"tau held at 1 (the prior's median): {why}"
+        th0 = res.x[:J]
+        beta0 = np.linalg.lstsq(X, th0, rcond=None)[0]
+        post = _Posterior(gi, gj, n, c, NI, J, X, log_tau=lt)
+        res = _optimise(post, np.concatenate([res.x, beta0, [lt]]))
     z = res.x
     t_opt = time.perf_counter() - t0
-    post(z)  # the modes at z: the start of the Hessian's cells
-    H = -post.hessian(z)
-    vals, vecs = np.linalg.eigh(H)
-    vals = np.maximum(vals, 1e-6)
+    vals, vecs = _laplace(post, z)
     cov = (vecs / vals) @ vecs.T
     rng = np.random.default_rng(seed)
     Zd = z + (rng.standard_normal((draws, z.size)) / np.sqrt(vals)) @ vecs.T
     lo, hi = np.array(post.bounds()).T
     Zd = np.clip(Zd, lo, hi)
-    one_sided, modes, log_solvable = _one_sided_draws(post, z, draws, rng)
+    one_sided, modes, log_solvable = _one_sided_draws(post, z, draws, rng, cov)
     for k, v in one_sided.items():
         Zd[:, k] = v
     z = z.copy()
@@ -902,7 +968,7 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
             "groups_theta_conditional": sum(k < post.J for k in one_sided),
             "problems_b_conditional": sum(post.J + post.NI <= k < ilp - 1 for k in one_sided),
             "pi_joint_mode": float(expit(res.x[ilp])),
-            "seconds_optimise": round(t_opt, 3), "cells": int(n.size)}
+            "seconds_optimise": round(t_opt, 3), "cells": int(n.size), **extra}
     if not res.success:
         diag["message"] = str(res.message)
     fit = JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(post(z, grad=False)), level, X, center, diag,

@@ -546,3 +546,53 @@ def test_one_sided_posteriors_draw_from_their_conditionals():
     never = fit.p_never_solvable()
     for u in nobody:
         assert never[fit.problems[u]] == pytest.approx(np.mean(p_pi / (p_pi + (1 - p_pi) * big[u])), rel=1e-6)
+
+
+# ------------------------------------------------------------------ the spread of the abilities around the covariates
+def test_reml_tau_has_its_closed_form_when_the_variances_are_equal():
+    """With equal sampling variances v the REML estimate is tau^2 = RSS / (n - rank X) - v (the weights are
+    equal, beta is the least-squares fit for every tau, and the criterion is minimised in 1 / w = tau^2 + v
+    at RSS / (n - rank)); a repeated column changes nothing; too few abilities for the regression give a
+    reason, not a number."""
+    from difficulty.joint import _reml_log_tau
+
+    rng = np.random.default_rng(4)
+    X = np.column_stack([np.ones(30), rng.normal(size=30), rng.normal(size=30) > 0])
+    theta = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.8, 30) + rng.normal(0, 0.3, 30)
+    v = 0.09
+    rss = np.sum((theta - X @ np.linalg.lstsq(X, theta, rcond=None)[0]) ** 2)
+    want = rss / (30 - 3) - v
+    for design in (X, np.column_stack([X, X[:, 1]])):
+        lt, why = _reml_log_tau(theta, np.full(30, v), design)
+        assert why is None
+        assert np.exp(2 * lt) == pytest.approx(want, rel=1e-5)
+    lt, why = _reml_log_tau(theta[:4], np.full(4, v), X[:4])
+    assert lt is None and "rank 3" in why
+
+
+def test_covariate_fit_with_groups_that_solved_nothing_converges():
+    """4 sizes x 5 steps, abilities additive in both plus N(0, 0.5^2), 40 problems at N = 50; the first
+    step's groups solve nothing. Fitted jointly with the abilities, tau's mode is at zero (the abilities of
+    the groups that solved nothing sit on the regression at no cost, and -J log tau grows without bound):
+    the optimiser ran into its iteration limit with tau at its bound. Estimated by REML beforehand and
+    held, the fit converges with tau inside its range."""
+    rng = np.random.default_rng(5)
+    NI = 40
+    a = np.exp(0.2 * rng.standard_normal(NI))
+    b = rng.normal(6.0, 1.5, NI)
+    sizes = {"10M": -1.0, "100M": 0.0, "1000M": 0.8, "3000M": 1.2}
+    steps = {1: -6.0, 2: -1.0, 3: 0.5, 4: 1.0, 5: 1.3}
+    rows, cov = [], {}
+    for sz, se in sizes.items():
+        for st, te in steps.items():
+            g = f"{sz}-{st}"
+            cov[g] = {"params": sz, "step": st}
+            q = expit(a * (se + te + 0.5 * rng.standard_normal()) - b + 0.5 * rng.standard_normal(NI))
+            rows += [(g, f"p{i}", 50, rng.binomial(50, q[i])) for i in range(NI)]
+    g, p, N, c = map(np.array, zip(*rows))
+    assert sum(c[g == x].sum() == 0 for x in cov) == 4
+    fit = fit_joint(EvalCounts(N, c, problem=p, group=g), covariates=cov, draws=50)
+    assert fit.diagnostics["converged"]
+    assert fit.diagnostics["tau_reml_groups"] == 16
+    assert 0.05 < fit.params()["tau"] < 2.0
+    assert np.all(fit.draws[:, -1] == fit.estimate[-1])  # held: not drawn

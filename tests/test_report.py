@@ -117,6 +117,25 @@ def test_pair_plot_survives_a_posterior_piled_on_a_bound(tmp_path):
     assert path.stat().st_size > 1000
 
 
+
+@pytest.mark.parametrize("selected,label", [((False, False, False), "none selected"),
+                                            ((False, True, True), "selected (2)")])
+def test_ranking_figure_says_how_many_were_selected(monkeypatch, tmp_path, selected, label):
+    """The legend names the selection by its size, and an empty one as such (not a "selected" marker
+    that marks nothing)."""
+    import pandas as pd
+
+    from difficulty.report import figures
+
+    drawn = {}
+    monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.setdefault("fig", fig))
+    table = pd.DataFrame({"p_solve_within_budget": [0.1, 0.6, 0.7], "p_solve_within_budget_low": [0.0, 0.5, 0.6],
+                          "p_solve_within_budget_high": [0.2, 0.7, 0.8], "selected": list(selected)})
+    figures.plot_ranking(str(tmp_path / "r.png"), table, (0.5, 0.99), 1000)
+    texts = [t.get_text() for t in drawn["fig"].axes[0].get_legend().get_texts()]
+    assert label in texts and not any(t == "selected" for t in texts)
+
+
 def _counts(tmp_path):
     from difficulty.io import load_counts
 

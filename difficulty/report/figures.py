@@ -187,7 +187,10 @@ def plot_ranking(path, table, band, budget, title=""):
     ax.axhspan(band[0], band[1], color=COLORS[2], alpha=0.15, label=f"band [{band[0]:g}, {band[1]:g}]")
     ax.vlines(x, t["p_solve_within_budget_low"], t["p_solve_within_budget_high"], color="0.7", lw=0.6)
     ax.plot(x[~sel], t["p_solve_within_budget"][~sel], ".", ms=3, color="0.3", label="problem (posterior mean)")
-    ax.plot(x[sel], t["p_solve_within_budget"][sel], ".", ms=5, color=COLORS[3], label="selected")
+    if sel.any():
+        ax.plot(x[sel], t["p_solve_within_budget"][sel], ".", ms=5, color=COLORS[3], label=f"selected ({sel.sum()})")
+    else:
+        ax.plot([], [], " ", label="none selected")
     ax.set_xlabel("problems, sorted")
     ax.set_ylabel(f"P(solved within {budget:g} attempts)")
     ax.set_ylim(-0.02, 1.02)
