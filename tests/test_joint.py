@@ -50,8 +50,8 @@ def test_gradient_against_finite_differences():
     gj = np.unique(g, return_inverse=True)[1]
     gi = np.unique(p, return_inverse=True)[1]
     X = np.column_stack([np.ones(4), np.arange(4.0)])
-    for design in (None, X):
-        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design)
+    for design, regressed in ((None, None), (X, None), (X, [1, 0, 1, 1])):
+        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design, regressed=regressed)
         rng = np.random.default_rng(0)
         z = post.initial() + 0.1 * rng.standard_normal(post.size)
         grad = post(z)[1]
@@ -70,8 +70,9 @@ def test_hessian_against_differences_of_the_gradient():
     counts, _ = _simulate(J=4, NI=12, n=100, pi=0.4)
     gj = np.unique(counts.group.astype(str), return_inverse=True)[1]
     gi = np.unique(counts.problem.astype(str), return_inverse=True)[1]
-    for design in (None, np.column_stack([np.ones(4), np.arange(4.0)])):
-        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design)
+    X = np.column_stack([np.ones(4), np.arange(4.0)])
+    for design, regressed in ((None, None), (X, None), (X, [1, 0, 1, 1])):
+        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design, regressed=regressed)
         z = post.initial() + 0.1 * np.random.default_rng(0).standard_normal(post.size)
         post(z)
         fd = _hessian(post, z, 1e-6)
@@ -575,7 +576,9 @@ def test_covariate_fit_with_groups_that_solved_nothing_converges():
     step's groups solve nothing. Fitted jointly with the abilities, tau's mode is at zero (the abilities of
     the groups that solved nothing sit on the regression at no cost, and -J log tau grows without bound):
     the optimiser ran into its iteration limit with tau at its bound. Estimated by REML beforehand and
-    held, the fit converges with tau inside its range."""
+    held, the fit converges with tau inside its range. The groups that solved nothing keep the vague prior
+    of the fit without covariates: their draws are those of a fit without covariates with its other
+    parameters at this fit's mode."""
     rng = np.random.default_rng(5)
     NI = 40
     a = np.exp(0.2 * rng.standard_normal(NI))
@@ -596,3 +599,15 @@ def test_covariate_fit_with_groups_that_solved_nothing_converges():
     assert fit.diagnostics["tau_reml_groups"] == 16
     assert 0.05 < fit.params()["tau"] < 2.0
     assert np.all(fit.draws[:, -1] == fit.estimate[-1])  # held: not drawn
+    from difficulty.joint import _one_sided_draws
+
+    post = fit._post
+    plain = _Posterior(post.gi, post.gj, post.n, post.c, post.NI, post.J)
+    zero = [j for j, x in enumerate(fit.groups) if fit.c[fit.gj == j].sum() == 0]
+    z_plain = fit.estimate[:plain.size].copy()
+    mine = _one_sided_draws(_Posterior(post.gi, post.gj, post.n, post.c, post.NI, post.J, post.X,
+                                       regressed=[j not in zero for j in range(post.J)]),
+                            fit.estimate, 50, np.random.default_rng(1))[0]
+    theirs = _one_sided_draws(plain, z_plain, 50, np.random.default_rng(1))[0]
+    for j in zero:
+        assert np.array_equal(mine[j], theirs[j])
