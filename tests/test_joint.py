@@ -50,8 +50,8 @@ def test_gradient_against_finite_differences():
     gj = np.unique(g, return_inverse=True)[1]
     gi = np.unique(p, return_inverse=True)[1]
     X = np.column_stack([np.ones(4), np.arange(4.0)])
-    for design, regressed in ((None, None), (X, None), (X, [1, 0, 1, 1])):
-        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design, regressed=regressed)
+    for design in (None, X):
+        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design)
         rng = np.random.default_rng(0)
         z = post.initial() + 0.1 * rng.standard_normal(post.size)
         grad = post(z)[1]
@@ -70,9 +70,8 @@ def test_hessian_against_differences_of_the_gradient():
     counts, _ = _simulate(J=4, NI=12, n=100, pi=0.4)
     gj = np.unique(counts.group.astype(str), return_inverse=True)[1]
     gi = np.unique(counts.problem.astype(str), return_inverse=True)[1]
-    X = np.column_stack([np.ones(4), np.arange(4.0)])
-    for design, regressed in ((None, None), (X, None), (X, [1, 0, 1, 1])):
-        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design, regressed=regressed)
+    for design in (None, np.column_stack([np.ones(4), np.arange(4.0)])):
+        post = _Posterior(gi, gj, counts.n, counts.c, 12, 4, design)
         z = post.initial() + 0.1 * np.random.default_rng(0).standard_normal(post.size)
         post(z)
         fd = _hessian(post, z, 1e-6)
@@ -564,11 +563,22 @@ def test_reml_tau_has_its_closed_form_when_the_variances_are_equal():
     rss = np.sum((theta - X @ np.linalg.lstsq(X, theta, rcond=None)[0]) ** 2)
     want = rss / (30 - 3) - v
     for design in (X, np.column_stack([X, X[:, 1]])):
-        lt, why = _reml_log_tau(theta, np.full(30, v), design)
+        lt, why = _reml_log_tau(theta, np.full(30, v), design, prior_sd=None)
         assert why is None
         assert np.exp(2 * lt) == pytest.approx(want, rel=1e-5)
     lt, why = _reml_log_tau(theta[:4], np.full(4, v), X[:4])
     assert lt is None and "rank 3" in why
+    # with the prior log tau ~ N(0, 1): equal variances make the restricted log-likelihood
+    # -0.5 ((n - rank) log(tau^2 + v) + RSS / (tau^2 + v)); its maximum with the prior, on a fine grid
+    lts = np.linspace(-6, 3, 900_001)
+    u = np.exp(2 * lts) + v
+    want_lt = lts[np.argmin(0.5 * (27 * np.log(u) + rss / u) + 0.5 * lts**2)]
+    lt, _ = _reml_log_tau(theta, np.full(30, v), X)
+    assert lt == pytest.approx(want_lt, abs=2e-5)
+    # scatter smaller than the sampling variances: no spread without the prior, the prior's pull with it
+    flat = X @ [1.0, -2.0, 0.5] + rng.normal(0, 0.1, 30)
+    assert _reml_log_tau(flat, np.full(30, 1.0), X, prior_sd=None)[0] == pytest.approx(-6, abs=1e-3)
+    assert _reml_log_tau(flat, np.full(30, 1.0), X)[0] > -3
 
 
 def test_covariate_fit_with_groups_that_solved_nothing_converges():
@@ -576,9 +586,7 @@ def test_covariate_fit_with_groups_that_solved_nothing_converges():
     step's groups solve nothing. Fitted jointly with the abilities, tau's mode is at zero (the abilities of
     the groups that solved nothing sit on the regression at no cost, and -J log tau grows without bound):
     the optimiser ran into its iteration limit with tau at its bound. Estimated by REML beforehand and
-    held, the fit converges with tau inside its range. The groups that solved nothing keep the vague prior
-    of the fit without covariates: their draws are those of a fit without covariates with its other
-    parameters at this fit's mode."""
+    held, the fit converges with tau inside its range."""
     rng = np.random.default_rng(5)
     NI = 40
     a = np.exp(0.2 * rng.standard_normal(NI))
@@ -599,15 +607,3 @@ def test_covariate_fit_with_groups_that_solved_nothing_converges():
     assert fit.diagnostics["tau_reml_groups"] == 16
     assert 0.05 < fit.params()["tau"] < 2.0
     assert np.all(fit.draws[:, -1] == fit.estimate[-1])  # held: not drawn
-    from difficulty.joint import _one_sided_draws
-
-    post = fit._post
-    plain = _Posterior(post.gi, post.gj, post.n, post.c, post.NI, post.J)
-    zero = [j for j, x in enumerate(fit.groups) if fit.c[fit.gj == j].sum() == 0]
-    z_plain = fit.estimate[:plain.size].copy()
-    mine = _one_sided_draws(_Posterior(post.gi, post.gj, post.n, post.c, post.NI, post.J, post.X,
-                                       regressed=[j not in zero for j in range(post.J)]),
-                            fit.estimate, 50, np.random.default_rng(1))[0]
-    theirs = _one_sided_draws(plain, z_plain, 50, np.random.default_rng(1))[0]
-    for j in zero:
-        assert np.array_equal(mine[j], theirs[j])
