@@ -41,15 +41,17 @@ def _num(v, spec=".3f"):
     return format(v, spec) if _finite(v) else "n/a"
 
 
-def plot_pass_at_k(path, pass_at_k, curves, forecast=None, forecast_average=None, title="", joint=None):
-    """pass@k vs k (log x): data with interval, fitted curves, forecast bands (``joint``: the joint
-    model's, with the number of groups it was fitted to), truth, the largest sampled k."""
+def plot_pass_at_k(path, pass_at_k, curves=None, forecast=None, forecast_average=None, title="", joint=None):
+    """pass@k vs k (log x): data with interval, fitted curves (``curves``; none for a group no per-group
+    model was fitted to), forecast bands (``joint``: the joint model's, with the number of groups it was
+    fitted to), truth, the largest sampled k."""
     fig, ax = plt.subplots(figsize=SIZE)
     k = _arr(pass_at_k["k"])
     ax.fill_between(k, _arr(pass_at_k["low"]), _arr(pass_at_k["high"]), color="0.8",
                     label=f"data, {_pct(pass_at_k['level'])} interval")
     ax.plot(k, _arr(pass_at_k["pass_at_k"]), "o", ms=3.5, color="k", label="unbiased pass@k")
-    kk = _arr(curves["k"])
+    curves = curves or {}
+    kk = _arr(curves.get("k", []))
     for i, (name, y) in enumerate(curves.get("fits", {}).items()):
         ax.plot(kk, _arr(y), color=COLORS[i % len(COLORS)], lw=1.4, label=f"{name} fit (MLE)")
     if forecast is not None:

@@ -102,8 +102,8 @@ def _draw(folder, tag, summary) -> dict:
     d, name = summary.data, summary.name
     joint = d.get("joint")
     only_joint = "skipped" in d
-    c = {"k": []} if only_joint else d["curves"]
-    truth = c.get("truth")
+    c = None if only_joint else d["curves"]
+    truth = c.get("truth") if c else None
     out = {}
 
     def path(kind):
@@ -118,7 +118,7 @@ def _draw(folder, tag, summary) -> dict:
                          f"difficulty density: {name}", joint)
     if summary.posterior is not None:
         figures.plot_pairs(path("pairs"), summary.posterior, truth["params"] if truth else None)
-    if "cost" in c:
+    if c and "cost" in c:
         figures.plot_cost(path("cost"), c["cost"], d["cost_plan"], f"coverage vs cost: {name}")
     if summary.ranked is not None:
         r = d["ranking"]
