@@ -62,6 +62,23 @@ def auc(score, label):
     return (ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size)
 
 
+def _scored(full, groups):
+    """(group, its problems with N >= K, the truth: mean unbiased pass@K from all attempts) for each group
+    with at least 10 such problems."""
+    for g in groups:
+        big = (full.group == g) & (full.n >= K)
+        if big.sum() >= 10:
+            yield g, big, pass_at_k(full.n[big], full.c[big], K).mean()
+
+
+def _score(fit, g, problems, truth):
+    """A joint fit's pass@K of ``problems`` for group ``g``: absolute error, whether its band holds the
+    truth, and whether it does counting a band whose lower end is below 0.001 as holding a truth of 0."""
+    f = fit.forecast(g, [K], problems=problems, draws=100)
+    held = bool(f.low[0] <= truth <= f.high[0])
+    return abs(f.pass_at_k[0] - truth), held, held or (truth == 0 and f.low[0] < 1e-3)
+
+
 def run_file(name, holdouts, baseline, seed=0):
     path = DATA.format(name)
     full = load_counts(path, group_col="model_nickname")
@@ -76,16 +93,11 @@ def run_file(name, holdouts, baseline, seed=0):
     # (a)
     err_j, err_b, cov_j, cov_b, cov_j0 = [], [], [], [], []
     unfit = 0
-    for g in fit.groups:
-        m = full.group == g
-        big = m & (full.n >= K)
-        if big.sum() < 10:
-            continue
-        truth = pass_at_k(full.n[big], full.c[big], K).mean()
-        fj = fit.forecast(g, [K], problems=full.problem[big], draws=100)
-        err_j.append(abs(fj.pass_at_k[0] - truth))
-        cov_j.append(fj.low[0] <= truth <= fj.high[0])
-        cov_j0.append(cov_j[-1] or (truth == 0 and fj.low[0] < 1e-3))
+    for g, big, truth in _scored(full, fit.groups):
+        e, c, c0 = _score(fit, g, full.problem[big], truth)
+        err_j.append(e)
+        cov_j.append(c)
+        cov_j0.append(c0)
         if baseline:
             from difficulty.errors import DifficultyError
             from difficulty.forecast import forecast_pass_at_k
@@ -114,20 +126,11 @@ def run_file(name, holdouts, baseline, seed=0):
     t = time.perf_counter()
     fit_c = fit_joint(sub, covariates=cov, draws=100, seed=seed)
     secs_c = time.perf_counter() - t
-    err_c, cov_c = [], []
-    for g in fit.groups:
-        m = full.group == g
-        big = m & (full.n >= K)
-        if big.sum() < 10:
-            continue
-        truth = pass_at_k(full.n[big], full.c[big], K).mean()
-        fc = fit_c.forecast(g, [K], problems=full.problem[big], draws=100)
-        err_c.append(abs(fc.pass_at_k[0] - truth))
-        cov_c.append(fc.low[0] <= truth <= fc.high[0] or (truth == 0 and fc.low[0] < 1e-3))
+    scores = np.array([_score(fit_c, g, full.problem[big], truth) for g, big, truth in _scored(full, fit.groups)])
     print(f"(a') with covariates (tau = {fit_c.params()['tau']:.3f} by REML over "
-          f"{fit_c.diagnostics['tau_reml_groups']} models; fit {secs_c:.1f} s): joint MAE {np.mean(err_c):.4f}, "
-          f"90% coverage {np.mean(cov_c):.0%} (truth-0 rule as above)"
-          + (f"; ratio to the per-group default {np.mean(err_c) / np.mean(err_b):.2f}" if baseline else ""))
+          f"{fit_c.diagnostics['tau_reml_groups']} models; fit {secs_c:.1f} s): joint MAE {scores[:, 0].mean():.4f}, "
+          f"90% coverage {scores[:, 2].mean():.0%} (truth-0 rule as above)"
+          + (f"; ratio to the per-group default {scores[:, 0].mean() / np.mean(err_b):.2f}" if baseline else ""))
     # (b)
     ppos = {p: i for i, p in enumerate(fit.problems)}
     gpos = {g: j for j, g in enumerate(fit.groups)}
