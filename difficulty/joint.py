@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -950,7 +951,8 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
         extra = {"tau_reml_groups": int(ok.sum())}
         if lt is None:
             lt = 0.0
-            extra["tau_note"] = f"tau held at 1 (the prior's median): {why}"
+            extra["tau_note"] = (f"the abilities' spread about the covariates' regression is held at 1 (its prior's "
+                                 f"median): {why}, too few to estimate it")
         th0 = res.x[:J]
         beta0 = np.linalg.lstsq(X, th0, rcond=None)[0]
         post = _Posterior(gi, gj, n, c, NI, J, X, log_tau=lt)
@@ -977,6 +979,10 @@ def fit_joint(counts: EvalCounts, covariates: dict | None = None, level: float =
             "seconds_optimise": round(t_opt, 3), "cells": int(n.size), **extra}
     if not res.success:
         diag["message"] = str(res.message)
+        warnings.warn(f"the joint fit stopped before its optimum after {res.nit} iterations ({res.message}): its "
+                      "forecasts are from that point", RuntimeWarning, stacklevel=2)
+    if "tau_note" in extra:
+        warnings.warn(extra["tau_note"], RuntimeWarning, stacklevel=2)
     fit = JointFit(groups, problems, gi, gj, n, c, z, cov, Zd, float(post(z, grad=False)), level, X, center, diag,
                    log_solvable)
     diag["seconds"] = round(time.perf_counter() - t0, 3)

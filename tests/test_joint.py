@@ -607,3 +607,23 @@ def test_covariate_fit_with_groups_that_solved_nothing_converges():
     assert fit.diagnostics["tau_reml_groups"] == 16
     assert 0.05 < fit.params()["tau"] < 2.0
     assert np.all(fit.draws[:, -1] == fit.estimate[-1])  # held: not drawn
+
+
+def test_a_fit_that_stops_short_or_cannot_estimate_tau_says_so(monkeypatch):
+    """An optimiser stopped by its iteration limit, and a regression with too few groups to estimate the
+    abilities' spread about it, each give a warning in words (the numbers are still returned)."""
+    import scipy.optimize
+
+    counts, _ = _simulate(J=4, NI=12, n=100)
+    cov = {f"m{j}": {"params": f"{10 ** (j + 1)}M", "tokens": f"{2 ** j}B"} for j in range(4)}
+    with pytest.warns(RuntimeWarning, match="held at 1 .*4 abilities for a regression of rank 3"):
+        fit_joint(counts, covariates=cov, draws=10)
+    real = scipy.optimize.minimize
+
+    def short(*a, **k):
+        return real(*a, **{**k, "options": {**k["options"], "maxiter": 3}})
+
+    monkeypatch.setattr(scipy.optimize, "minimize", short)
+    with pytest.warns(RuntimeWarning, match="stopped before its optimum after 3 iterations"):
+        fit = fit_joint(counts, draws=10)
+    assert fit.diagnostics["converged"] is False
