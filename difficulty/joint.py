@@ -11,11 +11,10 @@ binomial marginal is a 1-D integral over eps, computed by adaptive Gauss-Hermite
 the mode of the (log-concave) integrand, vectorised over all cells. Priors (weak, for
 identifiability): theta_j ~ N(0, 30^2) or, with covariates x_j per group (log-linear terms and an
 indicator per shared value, :func:`covariate_matrix`), theta_j ~ N(x_j beta, tau^2) with
-beta ~ N(0, 3^2) and tau estimated beforehand by REML with its prior log tau ~ N(0, 1) and held
-(:func:`_reml_log_tau`; fitted jointly
-with the abilities its mode is at zero, the funnel of a hierarchical prior); log a_i ~ N(0, 0.5^2);
-b_i ~ N(0, 3^2); log s ~ N(0, 1);
-logit pi ~ Logistic (pi uniform). The location and scale of theta are fixed by the priors on b and
+beta ~ N(0, 3^2) and tau estimated beforehand by REML with its prior log tau ~ N(0, 1), then held
+(:func:`_reml_log_tau`; fitted jointly with the abilities its mode is at zero, the funnel of a
+hierarchical prior); log a_i ~ N(0, 0.5^2); b_i ~ N(0, 3^2); log s ~ N(0, 1); logit pi ~ Logistic
+(pi uniform). The location and scale of theta are fixed by the priors on b and
 log a, so theta's own prior can be vague; at N(0, 3^2) it held groups that solved nothing (untrained
 checkpoints) within reach of the problems, and their pass@10,000 was forecast near 0.24 where the
 truth was 0 to 0.15 (Pythia GSM8K, 100 attempts per cell).
