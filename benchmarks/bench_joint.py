@@ -21,11 +21,14 @@ Protocol (each Pythia file: GSM8K 81 models, MATH 72 models, 128 problems each):
   of every other model, and the held-out model's pass@100 is forecast; truth = mean unbiased pass@100
   from its full counts. Baseline: the next-largest model's pass@100 at the same checkpoint.
   Target: within 0.05 for >= 70% of held-out models.
+* (a) again on --subsamples subsamples (seeds 0, 1, ...; default 3), each with its own joint fit and
+  baseline: one subsample is one draw of which problems each model happened to solve (on Pythia GSM8K
+  the ratio moves by +-0.1 with it); the mean MAE over them, their pooled coverage, and each seed's.
 * (a') the forecasts of (a) from a joint fit to the same subsample with the covariates of (c), beside
   them (no target: what a user who gives the ladder's covariates gets).
 * the fit time of the first joint fit (target <= 60 s on 2 cores, single process).
 
-    python benchmarks/bench_joint.py [--files gsm8k,math] [--holdouts N] [--skip-baseline]
+    python benchmarks/bench_joint.py [--files gsm8k,math] [--holdouts N] [--subsamples N] [--skip-baseline]
 """
 from __future__ import annotations
 
@@ -79,6 +82,56 @@ def _score(fit, g, problems, truth):
     return abs(f.pass_at_k[0] - truth), held, held or (truth == 0 and f.low[0] < 1e-3)
 
 
+def _part_a(full, sub, fit, seed, baseline):
+    """Part (a) on one subsample: per scored group the joint's error and coverage (strict, and with the
+    truth-0 rule), and the per-group default's error and coverage."""
+    from difficulty.errors import DifficultyError
+    from difficulty.forecast import forecast_pass_at_k
+
+    out = {k: [] for k in ("err_j", "cov_j", "cov_j0", "err_b", "cov_b")}
+    out["unfit"] = 0
+    for g, big, truth in _scored(full, fit.groups):
+        e, c, c0 = _score(fit, g, full.problem[big], truth)
+        out["err_j"].append(e)
+        out["cov_j"].append(c)
+        out["cov_j0"].append(c0)
+        if baseline:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fb = forecast_pass_at_k(EvalCounts(sub.n[big], sub.c[big], problem=sub.problem[big]), [K],
+                                            seed=seed)
+                mid, lo, hi = fb.pass_at_k[0], fb.low[0], fb.high[0]
+            except DifficultyError:  # nothing solved in the subsample: no fit; the per-group answer is 0
+                mid = lo = hi = 0.0
+                out["unfit"] += 1
+            out["err_b"].append(abs(mid - truth))
+            out["cov_b"].append(lo <= truth <= hi)
+    return out
+
+
+def other_subsamples(name, seeds, first, baseline):
+    """Part (a) again on the subsamples of ``seeds`` (each its own joint fit), and over all of them with
+    ``first`` (seed 0's): one subsample is one draw of which problems each model happened to solve."""
+    full = load_counts(DATA.format(name), group_col="model_nickname")
+    runs = [first]
+    for seed in seeds:
+        sub = subsample_counts(full, M, np.random.default_rng(seed))
+        runs.append(_part_a(full, sub, fit_joint(sub, draws=100, seed=seed), seed, baseline))
+    rows = []
+    for seed, r in zip([0, *seeds], runs):
+        rows.append(f"seed {seed}: joint {np.mean(r['err_j']):.4f} (coverage {np.mean(r['cov_j0']):.0%})"
+                    + (f", per-group {np.mean(r['err_b']):.4f}, ratio {np.mean(r['err_j']) / np.mean(r['err_b']):.2f}"
+                       if baseline else ""))
+    ej = np.mean([np.mean(r["err_j"]) for r in runs])
+    cj = np.mean([x for r in runs for x in r["cov_j0"]])
+    line = f"(a) over {len(runs)} subsamples: joint MAE {ej:.4f}, 90% coverage {cj:.0%} (truth-0 rule)"
+    if baseline:
+        eb = np.mean([np.mean(r["err_b"]) for r in runs])
+        line += f"; per-group default MAE {eb:.4f}; ratio {ej / eb:.2f} (target <= 0.7, coverage 85-95%)"
+    print(line + "\n    " + "; ".join(rows))
+
+
 def run_file(name, holdouts, baseline, seed=0):
     path = DATA.format(name)
     full = load_counts(path, group_col="model_nickname")
@@ -91,28 +144,8 @@ def run_file(name, holdouts, baseline, seed=0):
           f"{secs:.1f} s ({fit.diagnostics['iterations']} iterations; s = {fit.params()['s']:.2f}, "
           f"pi = {fit.params()['pi']:.3f})")
     # (a)
-    err_j, err_b, cov_j, cov_b, cov_j0 = [], [], [], [], []
-    unfit = 0
-    for g, big, truth in _scored(full, fit.groups):
-        e, c, c0 = _score(fit, g, full.problem[big], truth)
-        err_j.append(e)
-        cov_j.append(c)
-        cov_j0.append(c0)
-        if baseline:
-            from difficulty.errors import DifficultyError
-            from difficulty.forecast import forecast_pass_at_k
-
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fb = forecast_pass_at_k(EvalCounts(sub.n[big], sub.c[big], problem=sub.problem[big]), [K],
-                                            seed=seed)
-                mid, lo, hi = fb.pass_at_k[0], fb.low[0], fb.high[0]
-            except DifficultyError:  # nothing solved in the subsample: no fit; the per-group answer is 0
-                mid = lo = hi = 0.0
-                unfit += 1
-            err_b.append(abs(mid - truth))
-            cov_b.append(lo <= truth <= hi)
+    a = _part_a(full, sub, fit, seed, baseline)
+    err_j, cov_j, cov_j0, err_b, cov_b, unfit = (a[k] for k in ("err_j", "cov_j", "cov_j0", "err_b", "cov_b", "unfit"))
     zero_held = sum(c0 and not c for c, c0 in zip(cov_j, cov_j0))
     print(f"(a) pass@{K} on problems with N >= {K}, {len(err_j)} models: joint MAE {np.mean(err_j):.4f}, 90% coverage "
           f"{np.mean(cov_j):.0%} ({np.mean(cov_j0):.0%} counting a band whose lower end is below 0.001 as holding a "
@@ -184,7 +217,7 @@ def run_file(name, holdouts, baseline, seed=0):
         print(f"(c) leave-largest-out pass@100, {len(hits)} held-out models: within 0.05 joint {np.mean(hits):.0%}, "
               f"next-largest baseline {np.mean(hits_b):.0%} (target >= 70%)")
         print("\n".join(rows))
-    return secs
+    return secs, a
 
 
 def main():
@@ -192,10 +225,13 @@ def main():
     ap.add_argument("--files", default="gsm8k,math")
     ap.add_argument("--holdouts", type=int, default=9, help="checkpoints whose largest model is held out (latest)")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--subsamples", type=int, default=3, help="subsamples (seeds 0, 1, ...) for part (a)")
     a = ap.parse_args()
     for name in a.files.split(","):
-        secs = run_file(name, a.holdouts, not a.skip_baseline)
+        secs, first = run_file(name, a.holdouts, not a.skip_baseline)
         print(f"fit time {secs:.1f} s (target <= 60 s)")
+        if a.subsamples > 1:
+            other_subsamples(name, range(1, a.subsamples), first, not a.skip_baseline)
 
 
 if __name__ == "__main__":
