@@ -110,10 +110,9 @@ def _part_a(full, sub, fit, seed, baseline):
     return out
 
 
-def other_subsamples(name, seeds, first, baseline):
+def other_subsamples(full, seeds, first, baseline):
     """Part (a) again on the subsamples of ``seeds`` (each its own joint fit), and over all of them with
     ``first`` (seed 0's): one subsample is one draw of which problems each model happened to solve."""
-    full = load_counts(DATA.format(name), group_col="model_nickname")
     runs = [first]
     for seed in seeds:
         sub = subsample_counts(full, M, np.random.default_rng(seed))
@@ -217,7 +216,7 @@ def run_file(name, holdouts, baseline, seed=0):
         print(f"(c) leave-largest-out pass@100, {len(hits)} held-out models: within 0.05 joint {np.mean(hits):.0%}, "
               f"next-largest baseline {np.mean(hits_b):.0%} (target >= 70%)")
         print("\n".join(rows))
-    return secs, a
+    return secs, a, full
 
 
 def main():
@@ -228,10 +227,10 @@ def main():
     ap.add_argument("--subsamples", type=int, default=3, help="subsamples (seeds 0, 1, ...) for part (a)")
     a = ap.parse_args()
     for name in a.files.split(","):
-        secs, first = run_file(name, a.holdouts, not a.skip_baseline)
+        secs, first, full = run_file(name, a.holdouts, not a.skip_baseline)
         print(f"fit time {secs:.1f} s (target <= 60 s)")
         if a.subsamples > 1:
-            other_subsamples(name, range(1, a.subsamples), first, not a.skip_baseline)
+            other_subsamples(full, range(1, a.subsamples), first, not a.skip_baseline)
 
 
 if __name__ == "__main__":
