@@ -105,3 +105,19 @@ def test_logit_normal_joins_the_automatic_comparison():
     assert "logit-normal" in AUTO_CANDIDATES
     counts = EvalCounts([50] * 4, [0, 1, 5, 40])
     assert np.isfinite(fit_mle(counts, "logit-normal").loglike)
+
+
+def test_posterior_starts_when_the_mode_has_a_flat_direction():
+    """One success in 128 x 32 attempts: the maximum-likelihood ceiling is 1 with no curvature and the scale
+    runs below its prior's range. The ensemble used to start every walker at one value in those directions
+    (emcee then refuses: "linearly independent"); it now starts spread, and the walkers move in every
+    parameter."""
+    from difficulty.fit.mcmc import sample_posterior
+
+    counts = EvalCounts(np.full(128, 32), np.r_[1, np.zeros(127, dtype=int)])
+    fit = sample_posterior(counts, "logit-normal", method="emcee", steps=300, seed=1)
+    draws = fit.parameter_draws(400, seed=0)
+    assert np.all(np.isfinite(draws))
+    assert np.all(np.std(draws, axis=0) > 0)
+    auto = sample_posterior(counts, "logit-normal", seed=1)  # the default path, whose pilot is the same ensemble
+    assert np.all(np.std(auto.parameter_draws(400, seed=0), axis=0) > 0)

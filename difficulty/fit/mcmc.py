@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ..counts import EvalCounts
+from ..errors import DifficultyError
 from .likelihood import make_likelihood
 from .mle import fit_mle
 from .result import Fit
@@ -192,13 +193,16 @@ def _emcee(like, mle, log_prob, walkers, steps, max_steps, log_prior, rng, repor
     ndim = len(like.param_names)
     z_hat = like.to_unconstrained(mle.estimate)
     cov = mle.covariance if mle.covariance is not None and np.all(np.isfinite(mle.covariance)) else np.eye(ndim) * 1e-4
-    scale = np.sqrt(np.clip(np.diag(cov), 1e-10, 1.0))
+    # a floor on the ball's radius: a parameter whose curvature vanishes at the mode (a ceiling at 1, a
+    # scale at 0) would otherwise start every walker at one value, which emcee refuses (linearly dependent)
+    scale = np.sqrt(np.clip(np.diag(cov), 1e-4, 1.0))
     p0 = z_hat + 0.1 * scale * rng.standard_normal((walkers, ndim))
     if log_prior is None:  # an MLE beyond the prior's range (a shape running to infinity) starts
-        lo, hi = like.prior_box_z()  # the walkers just inside it
+        lo, hi = like.prior_box_z()  # the walkers just inside it, spread apart
         for i, p in enumerate(like.params):
             if p.prior is not None:
-                p0[:, i] = np.clip(p0[:, i], lo[i] + 0.01, hi[i] - 0.01 - 0.05 * rng.random(walkers))
+                p0[:, i] = np.clip(p0[:, i], lo[i] + 0.01 + 0.05 * rng.random(walkers),
+                                   hi[i] - 0.01 - 0.05 * rng.random(walkers))
     sampler = emcee.EnsembleSampler(walkers, ndim, log_prob, vectorize=True)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     block, total = (int(steps), int(steps)) if steps is not None else (500, int(max_steps))
@@ -211,9 +215,12 @@ def _emcee(like, mle, log_prob, walkers, steps, max_steps, log_prior, rng, repor
 
     while done < total:
         n = min(block, total - done)
-        for i, _ in enumerate(sampler.sample(state, iterations=n)):
-            if (i + 1) % max(1, n // 10) == 0 or i + 1 == n:
-                report("sampling", done + i + 1, total if steps is not None else max(done + n, 1))
+        try:
+            for i, _ in enumerate(sampler.sample(state, iterations=n)):
+                if (i + 1) % max(1, n // 10) == 0 or i + 1 == n:
+                    report("sampling", done + i + 1, total if steps is not None else max(done + n, 1))
+        except ValueError as e:  # emcee's own checks of the walkers (e.g. all at one point)
+            raise DifficultyError(f"the {like.name} posterior's ensemble sampler could not run: {e}") from None
         state = sampler.get_last_sample()
         done += n
         with warnings.catch_warnings():
@@ -247,8 +254,6 @@ def sample_posterior(counts: EvalCounts, model="beta", walkers: int = 32, steps:
     that many steps. The fit's ``diagnostics`` say which path ran and why.
     ``mle``: a maximum-likelihood Fit of the same model and counts to start from (else one is made).
     ``progress``: a callback progress(stage, done, total), or None."""
-    from ..errors import DifficultyError
-
     if method not in ("auto", "importance", "emcee"):
         raise DifficultyError(f"unknown posterior method {method!r}; choose auto, importance or emcee")
     like = make_likelihood(model, counts)
