@@ -13,6 +13,8 @@ ranking as it was (zi-beta, maximum likelihood with Laplace draws):
 * coverage of the stated 90% intervals for q; time per ranking.
 
 The same figures on real evaluations: ``bench_ranking_real.py``.
+
+    python benchmarks/bench_ranking.py [--models beta,kumaraswamy]
 """
 import time
 import warnings
@@ -32,8 +34,7 @@ SHAPES = {
     "kumaraswamy(0.3, 20)": make_model("kumaraswamy", a=0.3, b=20.0),
     "beta mixture": make_model("beta-mixture", weights=[0.4, 0.6], alphas=[0.8, 8.0], betas=[2.0, 0.3]),
 }
-RANKERS = {f"{DEFAULT_MODEL} (posterior)": dict(model=DEFAULT_MODEL, hyper="full"),
-           "zi-beta (laplace), before": dict(model="zi-beta", hyper="laplace")}
+BASELINE = {"zi-beta (laplace), before": dict(model="zi-beta", hyper="laplace")}
 
 
 def ece(pred, truth, bins=10):
@@ -71,6 +72,13 @@ def precision_at_filter(score, good, mask):
 
 
 def main():
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=DEFAULT_MODEL,
+                    help="population models ranked from their posterior (default: the ranking's default)")
+    args = ap.parse_args()
+    rankers = {f"{m} (posterior)": dict(model=m, hyper="full") for m in args.models.split(",") if m} | BASELINE
     rows = []
     for shape, model in SHAPES.items():
         for seed in range(SEEDS):
@@ -79,7 +87,7 @@ def main():
             c = sim.counts.c
             truth_solve = -np.expm1(K * np.log1p(-np.minimum(q, 1 - 1e-16)))
             good = (q >= 1 / K) & (q <= Q_HI)
-            for name, opts in RANKERS.items():
+            for name, opts in rankers.items():
                 t0 = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

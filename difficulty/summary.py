@@ -262,7 +262,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
             "functionals_exact": exact, "basis": "mass of each cell of the non-parametric estimate's grid"}
 
     stage(6)
-    ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=post)
+    ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=post_f)  # the forecast's fit
     out["ranking"] = {k: v for k, v in ranked.to_dict().items() if k != "problems"}
     if joint is not None:
         out["ranking_per_group"] = out["ranking"]

@@ -38,6 +38,11 @@ def test_analyze_writes_every_part_and_refuses_to_overwrite(cli, tmp_path):
     assert {"pass_at_k", "model_comparison", "posterior", "forecast", "forecast_average", "density", "ranking",
             "cost_plan"} <= set(g)
     assert sum(g["forecast_average"]["weights"].values()) == pytest.approx(1.0)
+    # one posterior serves the forecast and the ranking (the rank command's default model)
+    from difficulty.ranking import DEFAULT_MODEL
+
+    assert g["ranking"]["model"] == g["forecast"]["model"] == g["forecaster_posterior"]["model"] == DEFAULT_MODEL
+    assert g["ranking"]["fit"]["sampler"] == g["forecaster_posterior"]["sampler"]
     for grp in s["groups"].values():  # Talbot vs the closed-form density, where the density is not negligible
         assert grp["density"]["parametric"]["talbot_check_max_rel_diff"] < 1e-8
     md = (out / "report.md").read_text()
