@@ -60,7 +60,7 @@ def _score(dataset, run, sub, K, truth, names, seed):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                f = forecast_pass_at_k(sub, [K], seed=seed, draws=200, **FORECASTERS[name])
+                f = forecast_pass_at_k(sub, [K], seed=seed, **FORECASTERS[name])  # the command's own draws
             est, lo, hi = float(f.pass_at_k[0]), float(f.low[0]), float(f.high[0])
         except DifficultyError:
             est = lo = hi = np.nan
