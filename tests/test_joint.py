@@ -413,7 +413,7 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
         d = res[name].data
         fc = d["joint"]["forecast"]
         assert fc["model"] == "joint" and len(fc["k"]) == len(d["forecast"]["k"])
-        assert d["ranking"]["model"] == "joint" and d["ranking_per_group"]["model"] == "zi-beta"
+        assert d["ranking"]["model"] == "joint" and d["ranking_per_group"]["model"] == d["forecast"]["model"]
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
     # the figures draw the joint beside the per-group results and say so
     import matplotlib.pyplot as plt

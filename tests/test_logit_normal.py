@@ -107,6 +107,7 @@ def test_logit_normal_joins_the_automatic_comparison():
     assert np.isfinite(fit_mle(counts, "logit-normal").loglike)
 
 
+@pytest.mark.filterwarnings("ignore:.*run longer:RuntimeWarning")  # 300 steps: short on purpose
 def test_posterior_starts_when_the_mode_has_a_flat_direction():
     """One success in 128 x 32 attempts: the maximum-likelihood ceiling is 1 with no curvature and the scale
     runs below its prior's range. The ensemble used to start every walker at one value in those directions
