@@ -25,8 +25,10 @@ Protocol (each Pythia file: GSM8K 81 models, MATH 72 models, 128 problems each):
   baseline: one subsample is one draw of which problems each model happened to solve (on Pythia GSM8K
   the ratio moves by +-0.1 with it); the mean MAE over them, their pooled coverage, and each seed's.
 * (a') the forecasts of (a) from a joint fit to the same subsample with the covariates of (c), beside
-  them (no target: what a user who gives the ladder's covariates gets).
-* the fit time of the first joint fit (target <= 60 s on 2 cores, single process).
+  them, on the first subsample and over all of them: what a user who gives the ladder's covariates gets.
+* the fit time of the first joint fit (target <= 60 s on 2 cores, single process), its extrapolation
+  check included (the second fit, to every cell thinned to 10 attempts, whose error widens the bands of
+  (a) and (a'); see difficulty.joint). (c) forecasts a group without data and leaves the check out.
 
     python benchmarks/bench_joint.py [--files gsm8k,math] [--holdouts N] [--subsamples N] [--skip-baseline]
 """
@@ -79,7 +81,7 @@ def _score(fit, g, problems, truth):
     truth, and whether it does counting a band whose lower end is below 0.001 as holding a truth of 0."""
     f = fit.forecast(g, [K], problems=problems, draws=100)
     held = bool(f.low[0] <= truth <= f.high[0])
-    return abs(f.pass_at_k[0] - truth), held, held or (truth == 0 and f.low[0] < 1e-3)
+    return abs(f.pass_at_k[0] - truth), held, held or (truth == 0 and f.low[0] < 1e-3), f.high[0] - f.low[0]
 
 
 def _part_a(full, sub, fit, seed, baseline):
@@ -88,10 +90,11 @@ def _part_a(full, sub, fit, seed, baseline):
     from difficulty.errors import DifficultyError
     from difficulty.forecast import forecast_pass_at_k
 
-    out = {k: [] for k in ("err_j", "cov_j", "cov_j0", "err_b", "cov_b")}
+    out = {k: [] for k in ("err_j", "cov_j", "cov_j0", "w_j", "err_b", "cov_b")}
     out["unfit"] = 0
     for g, big, truth in _scored(full, fit.groups):
-        e, c, c0 = _score(fit, g, full.problem[big], truth)
+        e, c, c0, w = _score(fit, g, full.problem[big], truth)
+        out["w_j"].append(w)
         out["err_j"].append(e)
         out["cov_j"].append(c)
         out["cov_j0"].append(c0)
@@ -110,25 +113,54 @@ def _part_a(full, sub, fit, seed, baseline):
     return out
 
 
-def other_subsamples(full, seeds, first, baseline):
+def _part_a_covariates(full, sub, cov, groups, seed):
+    """Part (a'): the forecasts of (a) from a joint fit with the ladder's covariates. Returns the scores
+    (error, held, held by the truth-0 rule, width) per scored group, the fit and its seconds."""
+    t = time.perf_counter()
+    fit_c = fit_joint(sub, covariates=cov, draws=100, seed=seed)
+    secs = time.perf_counter() - t
+    scores = np.array([_score(fit_c, g, full.problem[big], truth) for g, big, truth in _scored(full, groups)])
+    return scores, fit_c, secs
+
+
+def other_subsamples(full, seeds, first, baseline, cov=None, first_c=None):
     """Part (a) again on the subsamples of ``seeds`` (each its own joint fit), and over all of them with
-    ``first`` (seed 0's): one subsample is one draw of which problems each model happened to solve."""
+    ``first`` (seed 0's): one subsample is one draw of which problems each model happened to solve.
+    With ``cov``, (a') likewise beside it (``first_c``: seed 0's scores)."""
     runs = [first]
+    runs_c = [first_c]
     for seed in seeds:
         sub = subsample_counts(full, M, np.random.default_rng(seed))
-        runs.append(_part_a(full, sub, fit_joint(sub, draws=100, seed=seed), seed, baseline))
+        fit = fit_joint(sub, draws=100, seed=seed)
+        runs.append(_part_a(full, sub, fit, seed, baseline))
+        if cov is not None:
+            runs_c.append(_part_a_covariates(full, sub, cov, fit.groups, seed)[0])
     rows = []
     for seed, r in zip([0, *seeds], runs):
-        rows.append(f"seed {seed}: joint {np.mean(r['err_j']):.4f} (coverage {np.mean(r['cov_j0']):.0%})"
+        rows.append(f"seed {seed}: joint {np.mean(r['err_j']):.4f} (coverage {np.mean(r['cov_j0']):.0%}, "
+                    f"width {np.mean(r['w_j']):.3f})"
                     + (f", per-group {np.mean(r['err_b']):.4f}, ratio {np.mean(r['err_j']) / np.mean(r['err_b']):.2f}"
                        if baseline else ""))
     ej = np.mean([np.mean(r["err_j"]) for r in runs])
     cj = np.mean([x for r in runs for x in r["cov_j0"]])
-    line = f"(a) over {len(runs)} subsamples: joint MAE {ej:.4f}, 90% coverage {cj:.0%} (truth-0 rule)"
+    wj = np.mean([x for r in runs for x in r["w_j"]])
+    line = (f"(a) over {len(runs)} subsamples: joint MAE {ej:.4f}, 90% coverage {cj:.0%} (truth-0 rule), "
+            f"band width {wj:.3f}")
     if baseline:
         eb = np.mean([np.mean(r["err_b"]) for r in runs])
         line += f"; per-group default MAE {eb:.4f}; ratio {ej / eb:.2f} (target <= 0.7, coverage 85-95%)"
     print(line + "\n    " + "; ".join(rows))
+    if cov is not None:
+        ec = np.mean([r[:, 0].mean() for r in runs_c])
+        cc = np.mean(np.concatenate([r[:, 2] for r in runs_c]))
+        wc = np.mean(np.concatenate([r[:, 3] for r in runs_c]))
+        per = "; ".join(f"seed {seed}: {r[:, 0].mean():.4f} (coverage {r[:, 2].mean():.0%})"
+                        for seed, r in zip([0, *seeds], runs_c))
+        line = (f"(a') over {len(runs_c)} subsamples, with covariates: joint MAE {ec:.4f}, 90% coverage {cc:.0%} "
+                f"(truth-0 rule), band width {wc:.3f}")
+        if baseline:
+            line += f"; ratio to the per-group default {ec / eb:.2f}"
+        print(line + "\n    " + per)
 
 
 def run_file(name, holdouts, baseline, seed=0):
@@ -140,7 +172,9 @@ def run_file(name, holdouts, baseline, seed=0):
     fit = fit_joint(sub, draws=100, seed=seed)
     secs = time.perf_counter() - t
     print(f"\n== {name}: {len(fit.groups)} models x {len(fit.problems)} problems, {fit.n.size} cells; joint fit "
-          f"{secs:.1f} s ({fit.diagnostics['iterations']} iterations; s = {fit.params()['s']:.2f}, "
+          f"{secs:.1f} s ({fit.diagnostics['iterations']} iterations; extrapolation check "
+          f"{fit.diagnostics.get('seconds_check', 0):.1f} s of it, rms error at pass@{fit.check['k0']} from "
+          f"{fit.check['attempts']} attempts per cell {fit.check['error_checked']:.4f}; s = {fit.params()['s']:.2f}, "
           f"pi = {fit.params()['pi']:.3f})")
     # (a)
     a = _part_a(full, sub, fit, seed, baseline)
@@ -155,10 +189,7 @@ def run_file(name, holdouts, baseline, seed=0):
     # (a') the same forecasts from a joint fit with the ladder's covariates (theta regressed on log params,
     # log train_tokens, their product and the rungs; tau by REML)
     cov = group_covariates(path, "model_nickname", ["params", "train_tokens"])
-    t = time.perf_counter()
-    fit_c = fit_joint(sub, covariates=cov, draws=100, seed=seed)
-    secs_c = time.perf_counter() - t
-    scores = np.array([_score(fit_c, g, full.problem[big], truth) for g, big, truth in _scored(full, fit.groups)])
+    scores, fit_c, secs_c = _part_a_covariates(full, sub, cov, fit.groups, seed)
     print(f"(a') with covariates (tau = {fit_c.params()['tau']:.3f} by REML over "
           f"{fit_c.diagnostics['tau_reml_groups']} models; fit {secs_c:.1f} s): joint MAE {scores[:, 0].mean():.4f}, "
           f"90% coverage {scores[:, 2].mean():.0%} (truth-0 rule as above)"
@@ -202,7 +233,7 @@ def run_file(name, holdouts, baseline, seed=0):
             continue
         held, nxt = gs[-1], gs[-2]
         t = time.perf_counter()
-        f = fit_joint(full, covariates=cov, exclude=[held], draws=100, seed=seed)
+        f = fit_joint(full, covariates=cov, exclude=[held], draws=100, seed=seed, check=False)  # no band used
         mh, mn = full.group == held, full.group == nxt
         fc = f.predict_group(cov[held], [100], problems=full.problem[mh], draws=100)
         truth = pass_at_k(full.n[mh], full.c[mh], 100).mean()
@@ -216,7 +247,7 @@ def run_file(name, holdouts, baseline, seed=0):
         print(f"(c) leave-largest-out pass@100, {len(hits)} held-out models: within 0.05 joint {np.mean(hits):.0%}, "
               f"next-largest baseline {np.mean(hits_b):.0%} (target >= 70%)")
         print("\n".join(rows))
-    return secs, a, full
+    return secs, a, full, cov, scores
 
 
 def main():
@@ -227,10 +258,10 @@ def main():
     ap.add_argument("--subsamples", type=int, default=3, help="subsamples (seeds 0, 1, ...) for part (a)")
     a = ap.parse_args()
     for name in a.files.split(","):
-        secs, first, full = run_file(name, a.holdouts, not a.skip_baseline)
+        secs, first, full, cov, first_c = run_file(name, a.holdouts, not a.skip_baseline)
         print(f"fit time {secs:.1f} s (target <= 60 s)")
         if a.subsamples > 1:
-            other_subsamples(full, range(1, a.subsamples), first, not a.skip_baseline)
+            other_subsamples(full, range(1, a.subsamples), first, not a.skip_baseline, cov, first_c)
 
 
 if __name__ == "__main__":

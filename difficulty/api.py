@@ -81,7 +81,7 @@ def counts_from_dataframe(df, *, group=None, problem=None, n=None, c=None, outco
 
 def analyze(df, *, group=None, problem=None, n=None, c=None, outcome=None, attempt=None, budget=None,
             target=0.9, prompt_tokens=500.0, decode_tokens=300.0, flops_per_token=1.0, max_steps=3000,
-            jobs=1, joint=False) -> Analysis:
+            jobs=1, joint=False, covariates=None) -> Analysis:
     """Every analysis of ``difficulty analyze`` on a DataFrame, returned instead of written.
 
     ``group``, ``problem``, ``n``, ``c``, ``outcome``, ``attempt``: column names (see
@@ -89,14 +89,23 @@ def analyze(df, *, group=None, problem=None, n=None, c=None, outcome=None, attem
     the median number of attempts); ``target`` and the token counts: the cost plan. ``jobs``: groups
     in parallel. ``joint``: also fit the joint model over the groups (``group`` and ``problem`` named)
     and give each group's forecast, density and ranking from it (``data["joint"]``; ``ranked`` from
-    it), as ``difficulty analyze --joint``; the fit is ``Analysis.joint``. Returns an
+    it), as ``difficulty analyze --joint``; the fit is ``Analysis.joint``. ``covariates``: per-group
+    columns of ``df`` (e.g. ["params", "train_tokens"]) the joint abilities are regressed on, as
+    ``--covariates``. Returns an
     :class:`Analysis` of frozen :class:`~difficulty.summary.GroupSummary`.
     """
     from . import summary as core
     from .parallel import map_groups
 
     counts = counts_from_dataframe(df, group=group, problem=problem, n=n, c=c, outcome=outcome, attempt=attempt)
-    opts, options, fit = core.prepare(counts, budget, joint, target=target, prompt_tokens=prompt_tokens,
+    cov = None
+    if covariates is not None:
+        from .io import covariates_from_frame
+
+        if group is None:
+            raise DifficultyError("covariates need group= (the column naming each group)")
+        cov = covariates_from_frame(df, group, covariates, "the DataFrame")
+    opts, options, fit = core.prepare(counts, budget, joint, cov, target=target, prompt_tokens=prompt_tokens,
                                       decode_tokens=decode_tokens, flops_per_token=flops_per_token,
                                       max_steps=max_steps)
     parts = counts.groups()

@@ -453,7 +453,14 @@ def write_atomic(path: str, write_fn, mode: str = "w") -> None:
 def group_covariates(path: str, group_col: str, columns, format: str | None = None) -> dict:
     """{group: {column: value}} from a table's per-group covariate columns (e.g. params, train_tokens),
     each constant within its group (values such as 1.4B or 512M are read by the joint model)."""
-    df = _read_table(path, format)
+    return covariates_from_frame(_read_table(path, format), group_col, columns, path)
+
+
+def covariates_from_frame(df, group_col: str, columns, where: str = "the table") -> dict:
+    """{group: {column: value}} from a DataFrame's per-group covariate columns (group_covariates)."""
+    path = where
+    if isinstance(columns, str) or not len(columns):
+        raise DifficultyError(f"covariates must be a list of column names, got {columns!r}")
     for col in [group_col, *columns]:
         if col not in df.columns:
             raise DifficultyError(f"{path}: no column {col!r} (columns: {', '.join(map(str, df.columns))})")

@@ -242,8 +242,9 @@ def widen_forecast(fc, check: dict):
     warn = list(fc.warnings or [])
     if check["error_checked"] is None:
         e_c, r_c = UNCHECKED_ERROR, 10.0
-        warn.append(f"the data have too few attempts per problem (min N = {k0}) to check the model's extrapolation; "
-                    f"the band is widened by a fixed {UNCHECKED_ERROR:g} at 10 x N")
+        why = check.get("reason") or f"the data have too few attempts per problem (min N = {k0})"
+        warn.append(f"{why}: the model's extrapolation could not be checked; the band is widened by a fixed "
+                    f"{UNCHECKED_ERROR:g} at 10 x N")
     else:
         e_c, r_c = check["error_checked"], check["ratio_checked"]
         far = k / k0 > WARN_FACTOR * r_c

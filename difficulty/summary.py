@@ -49,10 +49,13 @@ class GroupSummary:
     ranked: object = field(default=None, repr=False)
 
 
-def prepare(counts: EvalCounts, budget=None, joint: bool = False, **options):
+def prepare(counts: EvalCounts, budget=None, joint: bool = False, covariates: dict | None = None, **options):
     """What every group's summary shares: the options (``budget``: K for the ranking and the obtainable
     mass, default the median number of attempts; the cost plan's ``options``), as SummaryOptions and as
-    the plain dict the report records, and the joint fit over the groups when ``joint`` (else None)."""
+    the plain dict the report records, and the joint fit over the groups when ``joint`` (else None), with
+    ``covariates`` ({group: {column: value}}) for the abilities' regression when given."""
+    if covariates is not None and not joint:
+        raise DifficultyError("covariates go with the joint model (--joint)")
     if budget is None:  # "obtainable" within as many attempts as were sampled
         budget = float(np.median(counts.n))
     options = dict(budget=float(budget), **options)
@@ -61,8 +64,10 @@ def prepare(counts: EvalCounts, budget=None, joint: bool = False, **options):
     if joint:
         from .joint import fit_joint
 
-        fit = fit_joint(counts, level=opts.level)
+        fit = fit_joint(counts, covariates=covariates, level=opts.level)
         options["joint"] = True
+        if covariates is not None:
+            options["covariates"] = sorted({col for row in covariates.values() for col in row})
     return opts, options, fit
 
 
@@ -125,6 +130,7 @@ def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigm
     top = hidden.ranked.head(5)
     data = {
         "groups": len(joint.groups), "problems": len(joint.problems), "diagnostics": dict(joint.diagnostics),
+        "tau": joint.params().get("tau"),
         "forecast": joint.forecast(name, k_fc, level=level).to_dict(),
         "density": joint.density(name, sigma=sigma, level=level, budget=opts.budget, band=opts.band,
                                  q_band=hard_band(opts.budget), ks=ks),

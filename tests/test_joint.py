@@ -146,6 +146,10 @@ def test_cli_forecast_joint(tmp_path):
         obs = np.mean(1 - (1 - sub / 100) ** 10)
         assert abs(f["pass_at_k"][0] - obs) < 0.1
         assert f["low"][1] <= f["pass_at_k"][1] <= f["high"][1]
+        assert f["selfcheck"]["groups_checked"] == 5 and f["selfcheck"]["attempts"] == 10
+    r = _cli("forecast", path, "--group-col", "model", "--k", "1000", "--joint")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("check: the joint model fitted to every cell thinned to 10 attempts") == 5
     r = _cli("forecast", path, "--group-col", "model", "--k", "100", "--joint", "--covariates", "params",
              "--predict-group", "m4")
     assert r.returncode == 0, r.stderr
@@ -627,3 +631,73 @@ def test_a_fit_that_stops_short_or_cannot_estimate_tau_says_so(monkeypatch):
     with pytest.warns(RuntimeWarning, match="stopped before its optimum after 3 iterations"):
         fit = fit_joint(counts, draws=10)
     assert fit.diagnostics["converged"] is False
+
+
+def test_joint_check_is_the_thinned_fit_error_and_bounds_the_band():
+    """The extrapolation check: the joint model fitted to every cell thinned to N / 10 attempts (the same
+    seeded draw, made here by hand), its forecast of each group's pass@N against the data's (with N
+    attempts per cell, pass@N is the share of problems solved at least once); the forecast's band then
+    holds mid +- z e log(k / N) / log 10, its lower end not below the group's pass@N."""
+    import dataclasses
+
+    from difficulty.backtest import subsample_counts
+
+    counts, _ = _simulate(J=4, NI=40, n=80, seed=3)
+    fit = fit_joint(counts, draws=60, seed=2)
+    chk = fit.check
+    assert (chk["k0"], chk["attempts"], chk["ratio_checked"]) == (80, 8, 10.0)
+    thin = subsample_counts(counts, 8, np.random.default_rng([2, 10]))
+    alone = fit_joint(thin, draws=100, seed=2, check=False)
+    assert alone.check is None
+    errs = []
+    for g in alone.groups:
+        solved = float(np.mean(counts.c[counts.group == g] > 0))
+        errs.append(alone.forecast(g, [80]).pass_at_k[0] - solved)
+        run = next(r for r in chk["runs"] if r["group"] == g)
+        assert run["truth"] == pytest.approx(solved, abs=1e-12)
+    assert chk["error_checked"] == pytest.approx(float(np.sqrt(np.mean(np.square(errs)))), rel=1e-9)
+    z = 1.6448536269514722  # the standard normal's 95% point
+    raw_fit = dataclasses.replace(fit, check=None)
+    ks = np.array([40.0, 80.0, 800.0, 8000.0])
+    for g in fit.groups:
+        fc, raw = fit.forecast(g, ks), raw_fit.forecast(g, ks)
+        floor = float(np.mean(counts.c[counts.group == g] > 0))
+        np.testing.assert_array_equal(fc.pass_at_k, raw.pass_at_k)
+        half = z * chk["error_checked"] * np.log(np.maximum(ks / 80, 1)) / np.log(10)
+        np.testing.assert_allclose(fc.high, np.clip(np.maximum(raw.high, raw.pass_at_k + half), 0, 1), atol=1e-12)
+        want_low = np.minimum(raw.low, np.maximum(raw.pass_at_k - half, np.minimum(floor, raw.low)))
+        np.testing.assert_allclose(fc.low, np.clip(want_low, 0, 1), atol=1e-12)
+        assert fc.selfcheck["truth_at_k0"] == pytest.approx(floor, abs=1e-12)
+        np.testing.assert_array_equal(fc.low[:2], raw.low[:2])  # nothing added at k <= N
+
+
+def test_analyze_joint_with_covariates(tmp_path):
+    """``covariates`` (API) and ``--covariates`` (analyze --joint): the joint fit regresses the abilities on
+    them, the report says so; without the joint model, or with a column the data lack, one clear error."""
+    import pandas as pd
+
+    import difficulty
+    from difficulty.report.markdown import render_markdown
+
+    counts, _ = _simulate(J=4, NI=20, n=100, seed=7)
+    sizes = {f"m{j}": f"{10 * 2**j}M" for j in range(4)}
+    df = pd.DataFrame({"model": counts.group, "task": counts.problem, "n": counts.n, "c": counts.c,
+                       "params": [sizes[g] for g in counts.group]})
+    res = difficulty.analyze(df, group="model", problem="task", n="n", c="c", joint=True, covariates=["params"],
+                             max_steps=300)
+    assert res.joint.design is not None and res.joint.diagnostics["covariates"] == ["params"]
+    assert res.options["covariates"] == ["params"]
+    d = res["m2"].data["joint"]
+    assert d["tau"] == pytest.approx(res.joint.params()["tau"]) and d["forecast"]["selfcheck"]["groups_checked"] == 4
+    text = render_markdown([res["m2"].data], "t.csv", "x", 1.0)
+    assert "abilities are regressed on `params`" in text and "The joint band is widened" in text
+    df_before = df.copy()
+    with pytest.raises(DifficultyError, match="go with the joint model"):
+        difficulty.analyze(df, group="model", problem="task", n="n", c="c", covariates=["params"])
+    with pytest.raises(DifficultyError, match="no column 'size'"):
+        difficulty.analyze(df, group="model", problem="task", n="n", c="c", joint=True, covariates=["size"])
+    pd.testing.assert_frame_equal(df, df_before)
+    path = _write(tmp_path, counts)
+    r = _cli("analyze", path, "--group-col", "model", "--covariates", "params", "-o", tmp_path / "rep")
+    assert r.returncode == 2 and "--covariates goes with --joint" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "rep").exists()

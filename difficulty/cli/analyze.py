@@ -6,6 +6,7 @@ import sys
 
 from .common import (
     add_command,
+    add_covariates,
     add_data_args,
     add_force,
     add_joint,
@@ -16,6 +17,7 @@ from .common import (
     level,
     load,
     parallel_options,
+    read_covariates,
 )
 
 
@@ -29,6 +31,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", default="difficulty-report", help="output folder (default difficulty-report)")
     _add_report_args(p)
     add_joint(p, "each group's forecast, density and ranking (beside the per-group ones)")
+    add_covariates(p)
     p.set_defaults(run=run)
 
     p = add_command(subparsers, "demo", help="the full report on built-in generated data",
@@ -71,9 +74,10 @@ def run(args) -> int:
     from ..report import analyze
 
     counts = load(args)
+    cov = read_covariates(args)
     if not args.quiet:
         print(f"difficulty: analysing {counts.n_problems} problems from {args.data}", file=sys.stderr)
-    summary = analyze(counts, args.output, joint=args.joint, **_report_opts(args))
+    summary = analyze(counts, args.output, joint=args.joint, covariates=cov, **_report_opts(args))
     print(f"wrote {os.path.join(args.output, 'report.md')} ({summary['seconds']:.1f} s)")
     return 0
 

@@ -125,6 +125,25 @@ def add_joint(p: argparse.ArgumentParser, what: str) -> None:
                         "solvable by this one; needs a problem id column shared by the groups")
 
 
+def add_covariates(p) -> None:
+    p.add_argument("--covariates", help="comma-separated per-group columns for the joint abilities' regression "
+                                        "(e.g. params,train_tokens; values like 1.4B read as numbers)")
+
+
+def read_covariates(args):
+    """{group: {column: value}} of ``--covariates`` from the data file, or None; only with ``--joint``."""
+    if not getattr(args, "covariates", None):
+        return None
+    if not args.joint:
+        raise DifficultyError("--covariates goes with --joint")
+    from ..io import group_covariates
+
+    cols = [c.strip() for c in args.covariates.split(",") if c.strip()]
+    if not cols:
+        raise DifficultyError(f"--covariates names no column: {args.covariates!r}")
+    return group_covariates(args.data, args.group_col, cols, args.format)
+
+
 def check_joint(args) -> None:
     """``--joint`` is refused before the data are read when it has no groups to join."""
     if getattr(args, "joint", False) and not args.group_col:

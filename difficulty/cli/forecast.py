@@ -5,6 +5,7 @@ import argparse
 
 from .common import (
     add_command,
+    add_covariates,
     add_data_args,
     add_joint,
     add_parallel,
@@ -18,6 +19,7 @@ from .common import (
     load,
     per_group,
     print_json,
+    read_covariates,
 )
 
 
@@ -50,8 +52,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     j = p.add_argument_group("joint model over groups (needs --group-col and a problem column)")
     add_joint(j, "forecasts")
-    j.add_argument("--covariates", help="comma-separated per-group columns for theta's regression "
-                                        "(e.g. params,train_tokens; values like 1.4B read as numbers)")
+    add_covariates(j)
     j.add_argument("--predict-group", help="leave this group out of the fit and forecast it from its covariates")
     add_quiet(p)
     add_parallel(p)
@@ -65,19 +66,14 @@ def _joint(args, ks):
         raise DifficultyError("--covariates and --predict-group go with --joint")
     check_joint(args)
     counts = load(args)
-    cov = None
-    if args.covariates:
-        from ..io import group_covariates
-
-        cols = [c.strip() for c in args.covariates.split(",") if c.strip()]
-        cov = group_covariates(args.data, args.group_col, cols, args.format)
+    cov = read_covariates(args)
     if args.predict_group:
         if cov is None:
             raise DifficultyError("--predict-group needs --covariates to place the group along the ladder")
         name = args.predict_group
         if name not in cov:
             raise DifficultyError(f"--predict-group {name!r} is not a group of {args.data}")
-        fit = joint_fit(args, counts, covariates=cov, exclude=[name])
+        fit = joint_fit(args, counts, covariates=cov, exclude=[name], check=False)  # no data: no band to widen
         own = counts.problem[counts.group.astype(str) == name]
         fc = fit.predict_group(cov[name], ks, problems=own, level=args.level, seed=args.seed).to_dict()
         fc["predicted"] = True
@@ -118,7 +114,12 @@ def run(args) -> int:
         print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
         sc = r.get("selfcheck")
         if sc is not None and "scores" not in sc:  # the default's check of its own extrapolation
-            if sc["error_checked"] is not None:
+            if sc["error_checked"] is not None and "groups_checked" in sc:
+                print(f"  check: the joint model fitted to every cell thinned to {sc['attempts']} attempts forecast "
+                      f"the {sc['groups_checked']} groups' pass@{sc['k0']} (ratio {sc['ratio_checked']:.3g}): rms "
+                      f"error {sc['error_checked']:.4f} (this group's pass@{sc['k0']} {sc['truth_at_k0']:.4f}); the "
+                      f"band is at least that error x z, x log(k/{sc['k0']}) / log {sc['ratio_checked']:.3g}")
+            elif sc["error_checked"] is not None:
                 print(f"  check: {sc['model']} (mle) forecast pass@{sc['k0']} from {len(sc['runs'])} subsamples of "
                       f"{sc['attempts']} attempts (ratio {sc['ratio_checked']:.3g}): rms error "
                       f"{sc['error_checked']:.4f} (true pass@{sc['k0']} {sc['truth_at_k0']:.4f}); the band is at "

@@ -158,7 +158,7 @@ def _joint(args) -> dict:
     if kind == "curve":
         raise DifficultyError("--joint needs per-problem counts with a problem id column; this file is a "
                               "k,pass_at_k curve")
-    fit = joint_fit(args, data)
+    fit = joint_fit(args, data, check=False)  # the density uses no forecast band
     band_q = q_band(args.q_band, args.budget)
     out = {}
     for name in fit.groups:

@@ -33,7 +33,7 @@ def _one_line(g) -> str:
 
 def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, prompt_tokens=500.0, decode_tokens=300.0,
             flops_per_token=1.0, truths=None, quiet=False, max_steps=3000, progress=None, plots=True, resume=False,
-            jobs=None, backend="loky", scheduler=None, joint=False):
+            jobs=None, backend="loky", scheduler=None, joint=False, covariates=None):
     """Summarize each group and write the report folder ``out_dir`` (whole or not at all).
 
     ``budget``: K for the ranking and the obtainable mass (default: the median number of attempts).
@@ -44,7 +44,9 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     ``jobs``, ``backend``, ``scheduler``: groups in parallel (``difficulty.parallel.map_groups``);
     each group is written as soon as it arrives. ``joint``: also fit the joint model over the groups
     (needs a group and a problem column), and give each group's forecast, density and ranking from it
-    beside the per-group ones (the ranked tables from it). Returns the summary written to summary.json.
+    beside the per-group ones (the ranked tables from it); ``covariates`` ({group: {column: value}}, e.g.
+    from difficulty.io.group_covariates): the joint abilities regressed on them. Returns the summary
+    written to summary.json.
     """
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir) and not force:
@@ -59,7 +61,8 @@ def analyze(counts, out_dir: str, *, force=False, budget=None, target=0.9, promp
     from .markdown import render_markdown
 
     t0 = time.perf_counter()
-    opts, options, joint_fit = core.prepare(counts, budget, joint, target=target, prompt_tokens=prompt_tokens,
+    opts, options, joint_fit = core.prepare(counts, budget, joint, covariates, target=target,
+                                            prompt_tokens=prompt_tokens,
                                             decode_tokens=decode_tokens, flops_per_token=flops_per_token,
                                             max_steps=max_steps)
     say = _log if not quiet and progress is None else (lambda msg: None)

@@ -192,6 +192,19 @@ def _joint(g):
          f"({level} band {_interval(d['never_solved_low'], d['never_solved_high'], '.4f')}); mass of problems solved "
          f"with probability in [{om['band'][0]:g}, {om['band'][1]:g}] within {om['budget']:g} attempts: "
          f"{_num(om['mass'], '.4f')} ({_interval(om['low'], om['high'], '.4f')}).", ""]
+    cols = j["diagnostics"].get("covariates")
+    if cols:
+        L += [f"The groups' abilities are regressed on {', '.join(f'`{c}`' for c in cols)} (the log of each, "
+              f"standardised, their product and an effect for each value two or more groups share), with spread "
+              f"tau = {_num(j.get('tau'), '.3f')} about it (REML).", ""]
+    sc = fc.get("selfcheck")
+    if sc and sc.get("error_checked") is not None:
+        L += [f"The joint band is widened by the error the joint model showed extrapolating inside these data: "
+              f"fitted to every cell thinned to {sc['attempts']} attempts, it forecast the {sc['groups_checked']} "
+              f"groups' pass@{sc['k0']} with root mean square error {_num(sc['error_checked'], '.4f')} (ratio "
+              f"{_num(sc['ratio_checked'], '.3g')}); the band holds at least that error times z, grown in proportion "
+              f"to log(k / {sc['k0']}).", ""]
+    L += [f"Warning: {w}." for w in fc.get("warnings") or []] + ([""] if fc.get("warnings") else [])
     tops = ", ".join(f"{t['problem']} ({_num(t['p'], '.2f')})" for t in h["top"] if t["p"] >= 0.005)  # shown to 0.01
     L += [f"Problems never solved here: {h['never_solved_here']}; expected number of them solved within "
           f"{h['budget']:g} more attempts: {_num(h['expected_solved_within_budget'], '.1f')}"
