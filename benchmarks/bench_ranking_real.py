@@ -11,7 +11,9 @@ of K = 10,000 more attempts, and compare with the truth from all attempts.
   1 - C(N - m - (C - c), K) / C(N - m, K) (hypergeometric; 0 when C = c). Problems with N < 100 + K
   are left out of the ranking. Expected calibration error (ECE) over 10 equal-width bins of the prediction,
   pooled over every run and per model (its runs pooled; the worst model printed), the mean
-  prediction against the mean truth, and the reliability curve.
+  prediction against the mean truth, and the reliability curve. Beside them ("if calibrated"), the
+  same figures for outcomes drawn from the predictions themselves (200 draws): the ECE a perfectly
+  calibrated ranking would show on so few never-solved problems per model, i.e. the noise floor.
 * Learnable, q in [1/K, 0.2]: the truth is the full-data rate C/N in the band (at N >= 10,000 close
   to q). Precision of the top n against the raw filters 0 < c/N < 0.2 and c = 0 at equal n (each
   run's n is the size of that filter), pooled over runs; ECE of P(q in band).
@@ -133,7 +135,7 @@ def joint_hidden(items, seeds):
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = fit_joint(sub, draws=100, seed=seed)
+                fit = fit_joint(sub, draws=100, seed=seed, check=False)  # rankings use no forecast band
                 secs = time.perf_counter() - t0
                 for name, (task, ts) in task_sub.items():
                     t1 = time.perf_counter()
@@ -170,6 +172,7 @@ def summarise_joint(d):
             **{f"hidden ECE {f}": ece(z[z.file == f].p_hidden, z[z.file == f].truth_solve) for f in FILES},
             "hidden ECE worst model": per_model[worst], "worst model": f"{worst[0]}:{worst[1]}",
             "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
+            **_chance_rows(z, len(per_model)),
             "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
             "90% coverage of q (Jeffreys mass)": float(np.mean(jeff)),
             "learnable top-n precision (n = raw 0<c/N<0.2)": prec_a[0], "raw 0<c/N<0.2": prec_a[1],
@@ -178,6 +181,32 @@ def summarise_joint(d):
             "seconds per ranking (fit apart)": sel.drop_duplicates(["file", "group", "seed"]).rank_seconds.mean(),
         }
     return pd.DataFrame(out)
+
+
+def chance_ece(z, sims=200, seed=0):
+    """What the ECE of a perfectly calibrated ranking would be on the same problems: outcomes drawn as
+    Bernoulli(prediction), ``sims`` times. Returns (pooled ECE, mean per model, expected number of
+    models over 0.12, share of draws with no model over 0.12): the sampling noise of the figures above,
+    from the number of never-solved problems each model has."""
+    rng = np.random.default_rng(seed)
+    groups = [x.p_hidden.to_numpy(float) for _, x in z.groupby(["file", "group"])]
+    groups = [p[np.isfinite(p)] for p in groups]
+    pooled, per, over, none = [], [], [], []
+    for _ in range(sims):
+        draws = [rng.random(p.size) < p for p in groups]
+        e = np.array([ece(p, t) for p, t in zip(groups, draws)])
+        pooled.append(ece(np.concatenate(groups), np.concatenate(draws)))
+        per.append(np.nanmean(e))
+        over.append(np.sum(e > 0.12))
+        none.append(not np.any(e > 0.12))
+    return float(np.mean(pooled)), float(np.mean(per)), float(np.mean(over)), float(np.mean(none))
+
+
+def _chance_rows(z, n_models):
+    pooled, per, over, none = chance_ece(z)
+    return {"if calibrated: hidden ECE pooled": pooled, "if calibrated: mean ECE per model": per,
+            "if calibrated: models over 0.12": f"{over:.1f}/{n_models}",
+            "if calibrated: P(no model over 0.12)": none}
 
 
 def _precision_at(df, filt):
@@ -217,6 +246,7 @@ def summarise(df, runs):
             **{f"hidden ECE {f}": ece(z[z.file == f].p_hidden, z[z.file == f].truth_solve) for f in FILES},
             "hidden ECE worst model": per_model[worst], "worst model": f"{worst[0]}:{worst[1]}",
             "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
+            **_chance_rows(z, len(per_model)),
             "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
             "learnable top-n precision (n = raw 0<c/N<0.2)": prec_a[0], "raw 0<c/N<0.2": prec_a[1],
             "learnable top-n precision (n = raw c=0)": prec_b[0], "raw c=0": prec_b[1],
