@@ -92,6 +92,24 @@ def _sampler(p) -> str:
             f"(autocorrelation time {_num(max(taus) if taus else None, '.0f')}){why}")
 
 
+def _check_and_warnings(fc):
+    """What widened a forecast's band (the check of its extrapolation inside the data), and its warnings."""
+    sc = fc.get("selfcheck")
+    L = []
+    if sc and sc.get("error_checked") is not None:
+        if "groups_checked" in sc:  # the joint model's check: one thinned fit, every group's pass@k0
+            how = (f"fitted to every cell thinned to {sc['attempts']} attempts, it forecast the {sc['groups_checked']} "
+                   f"groups' pass@{sc['k0']}")
+        else:
+            how = (f"fitted to {len(sc['runs'])} subsamples of {sc['attempts']} attempts per problem, it forecast "
+                   f"pass@{sc['k0']} (the data's {_num(sc['truth_at_k0'], '.4f')})")
+        L += [f"The {fc['model']} band is widened by the error the model showed extrapolating inside these data: "
+              f"{how} with root mean square error {_num(sc['error_checked'], '.4f')} (ratio "
+              f"{_num(sc['ratio_checked'], '.3g')}); the band holds at least that error times z, grown in proportion "
+              f"to log(k / {sc['k0']}).", ""]
+    return L + [f"Warning: {w}." for w in fc.get("warnings") or []] + ([""] if fc.get("warnings") else [])
+
+
 def _forecast(g):
     fc, fa = g["forecast"], g["forecast_average"]
     level = _pct(fc["level"])
@@ -101,14 +119,7 @@ def _forecast(g):
          f"counts enter through its posterior; the forecaster the backtests on real data support), {level} band; "
          f"beside it, the average of the two posteriors above weighted by leave-one-problem-out "
          f"(pseudo-BMA+ weights: {wts}). Where the two disagree, the weights say which the data prefer.", ""]
-    sc = fc.get("selfcheck")
-    if sc and sc.get("error_checked") is not None:
-        L += [f"The {fc['model']} band is widened by the error the model showed extrapolating inside these data: "
-              f"fitted to {len(sc['runs'])} subsamples of {sc['attempts']} attempts per problem, it forecast "
-              f"pass@{sc['k0']} (the data's {_num(sc['truth_at_k0'], '.4f')}) with root mean square error "
-              f"{_num(sc['error_checked'], '.4f')} (ratio {_num(sc['ratio_checked'], '.3g')}); the band holds at "
-              f"least that error times z, grown in proportion to log(k / {sc['k0']}).", ""]
-    L += [f"Warning: {w}." for w in fc.get("warnings") or []] + ([""] if fc.get("warnings") else [])
+    L += _check_and_warnings(fc)
     L += [f"| k | pass@k ({fc['model']}) | {level} band | pass@k (average) | {level} band |",
           "|---:|---:|---|---:|---|"]
     n = len(fc["k"])
@@ -197,14 +208,7 @@ def _joint(g):
         L += [f"The groups' abilities are regressed on {', '.join(f'`{c}`' for c in cols)} (the log of each, "
               f"standardised, their product and an effect for each value two or more groups share), with spread "
               f"tau = {_num(j.get('tau'), '.3f')} about it (REML).", ""]
-    sc = fc.get("selfcheck")
-    if sc and sc.get("error_checked") is not None:
-        L += [f"The joint band is widened by the error the joint model showed extrapolating inside these data: "
-              f"fitted to every cell thinned to {sc['attempts']} attempts, it forecast the {sc['groups_checked']} "
-              f"groups' pass@{sc['k0']} with root mean square error {_num(sc['error_checked'], '.4f')} (ratio "
-              f"{_num(sc['ratio_checked'], '.3g')}); the band holds at least that error times z, grown in proportion "
-              f"to log(k / {sc['k0']}).", ""]
-    L += [f"Warning: {w}." for w in fc.get("warnings") or []] + ([""] if fc.get("warnings") else [])
+    L += _check_and_warnings(fc)
     tops = ", ".join(f"{t['problem']} ({_num(t['p'], '.2f')})" for t in h["top"] if t["p"] >= 0.005)  # shown to 0.01
     L += [f"Problems never solved here: {h['never_solved_here']}; expected number of them solved within "
           f"{h['budget']:g} more attempts: {_num(h['expected_solved_within_budget'], '.1f')}"
