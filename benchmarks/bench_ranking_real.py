@@ -25,7 +25,8 @@ of K = 10,000 more attempts, and compare with the truth from all attempts.
 Baselines in the same run: the raw filters, and the ranking as it was (zi-beta, maximum likelihood
 with Laplace draws). Beside them, the joint model over all groups of a file (``rank --joint``, one
 fit per file and seed, the ranked problems with the same subsamples): its hidden-obtainable
-calibration and q intervals, on every run and on the runs a per-group ranking can fit. A run whose
+calibration and q intervals, on every run and on the runs a per-group ranking can fit; and the same
+with the ladder's covariates (``rank --joint --covariates params,train_tokens``). A run whose
 subsample has no success at all cannot be fitted per group (nothing tells the population's scale)
 and is counted apart.
 
@@ -109,15 +110,19 @@ def one_run(item, seed, models):
     return rows, runs
 
 
-def joint_hidden(items, seeds):
+def joint_hidden(items, seeds, covariates=False):
     """The joint model over all groups of a file (``rank --joint``): one fit per file and seed to every
     cell subsampled to M attempts, the ranked groups' cells with the very subsample their per-group runs
-    drew; P(solved within K) of the never-solved problems against the same truth. Rows per problem."""
+    drew; P(solved within K) of the never-solved problems against the same truth. Rows per problem.
+    ``covariates``: the abilities regressed on the ladder's params and train_tokens (``--covariates``)."""
+    from difficulty.io import group_covariates
     from difficulty.joint import fit_joint
 
     rows = []
     for f in FILES:
-        full = load_counts(str(DATA / f"pythia_checkpoints_{f}_counts.csv"), group_col="model_nickname")
+        path = str(DATA / f"pythia_checkpoints_{f}_counts.csv")
+        full = load_counts(path, group_col="model_nickname")
+        cov = group_covariates(path, "model_nickname", ["params", "train_tokens"]) if covariates else None
         ok = full.n >= M  # (select() keeps no group column; the joint fit needs it)
         full = EvalCounts(full.n[ok], full.c[ok], problem=full.problem[ok], group=full.group[ok])
         mine = [it for it in items if it[0] == f]
@@ -135,7 +140,7 @@ def joint_hidden(items, seeds):
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = fit_joint(sub, draws=100, seed=seed, check=False)  # rankings use no forecast band
+                fit = fit_joint(sub, covariates=cov, draws=100, seed=seed, check=False)  # rankings use no band
                 secs = time.perf_counter() - t0
                 for name, (task, ts) in task_sub.items():
                     t1 = time.perf_counter()
@@ -297,15 +302,16 @@ def main():
         z = df[(df.model == label) & (df.c == 0)]
         print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {label}")
         print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    if not args.no_joint:
+    for cov, how in ([] if args.no_joint else [(False, "rank --joint"),
+                                                (True, "rank --joint --covariates params,train_tokens")]):
         t0 = time.perf_counter()
-        d = joint_hidden(items, args.seeds)
+        d = joint_hidden(items, args.seeds, cov)
         fits = d.drop_duplicates(["file", "seed"]).seconds
-        print(f"\njoint model (rank --joint): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
+        print(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
               f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems")
         print(summarise_joint(d).to_string(float_format=lambda v: f"{v:.3f}"))
         z = d[(d.c == 0) & d.fitted_alone]
-        print(f"\nreliability, P(solved within {K:,}) for never-solved problems: joint, runs a per-group "
+        print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {how}, runs a per-group "
               "ranking fits")
         print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 

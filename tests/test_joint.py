@@ -397,6 +397,28 @@ def test_cli_rank_invert_analyze_joint(tmp_path):
         assert r.returncode != 0 and message in r.stderr and "Traceback" not in r.stderr, (cmd, extra, r.stderr)
     r = _cli("analyze", path, "--joint", "-o", tmp_path / "rep")
     assert r.returncode != 0 and "--group-col" in r.stderr and not (tmp_path / "rep").exists()
+    # the abilities regressed on a per-group column: the CLI ranks from the fit the library gives with those
+    # covariates (read from the file: 10M, 20M, 40M), and without --joint it is refused
+    out_cov = tmp_path / "ranked_cov.jsonl"
+    r = _cli("rank", path, "--group-col", "model", "--joint", "--covariates", "params", "--hidden", "--budget",
+             "1000", "-o", out_cov, "--quiet")
+    assert r.returncode == 0, r.stderr
+    from difficulty.joint import fit_joint
+    from difficulty.ranking import rank_problems
+
+    with pytest.warns(RuntimeWarning, match="too few to estimate it"):  # 3 groups, a regression of rank 2
+        fit = fit_joint(counts, covariates={f"m{j}": {"params": 10e6 * 2**j} for j in range(3)}, level=0.9, seed=0,
+                        check=False)
+    lines = [json.loads(x) for x in out_cov.read_text().splitlines()]
+    for name in fit.groups:
+        want = rank_problems(fit=fit, group=name, budget=1000, question="hidden", level=0.9, seed=0).ranked
+        got = {x["problem"]: x["probability"] for x in lines if x["group"] == name}
+        assert len(got) == len(want)
+        assert all(got[p] == pytest.approx(v, abs=1e-9) for p, v in zip(want["problem"], want["probability"]))
+    for cmd in ("rank", "invert", "forecast"):
+        r = _cli(cmd, path, "--group-col", "model", "--covariates", "params", *(["--k", "100"] if cmd == "forecast"
+                                                                                 else []))
+        assert r.returncode == 2 and "go" in r.stderr and "--joint" in r.stderr and "Traceback" not in r.stderr, cmd
 
 
 def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path):

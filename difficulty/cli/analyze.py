@@ -6,7 +6,6 @@ import sys
 
 from .common import (
     add_command,
-    add_covariates,
     add_data_args,
     add_force,
     add_joint,
@@ -31,7 +30,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", default="difficulty-report", help="output folder (default difficulty-report)")
     _add_report_args(p)
     add_joint(p, "each group's forecast, density and ranking (beside the per-group ones)")
-    add_covariates(p)
     p.set_defaults(run=run)
 
     p = add_command(subparsers, "demo", help="the full report on built-in generated data",

@@ -119,15 +119,13 @@ def load(args):
 
 
 def add_joint(p: argparse.ArgumentParser, what: str) -> None:
+    """``--joint`` and its ``--covariates``."""
     p.add_argument("--joint", action="store_true",
                    help=f"{what} from one model fitted to all groups of --group-col at once (logit q = a_i theta_j - "
                         "b_i + noise, never-solvable problems): a problem other groups solved is likelier to be "
                         "solvable by this one; needs a problem id column shared by the groups")
-
-
-def add_covariates(p) -> None:
-    p.add_argument("--covariates", help="comma-separated per-group columns for the joint abilities' regression "
-                                        "(e.g. params,train_tokens; values like 1.4B read as numbers)")
+    p.add_argument("--covariates", help="with --joint: comma-separated per-group columns the abilities are regressed "
+                                        "on (e.g. params,train_tokens; values like 1.4B read as numbers)")
 
 
 def read_covariates(args):
@@ -145,17 +143,22 @@ def read_covariates(args):
 
 
 def check_joint(args) -> None:
-    """``--joint`` is refused before the data are read when it has no groups to join."""
+    """``--joint`` is refused before the data are read when it has no groups to join, ``--covariates``
+    when there is no joint model to take them."""
+    if getattr(args, "covariates", None) and not getattr(args, "joint", False):
+        raise DifficultyError("--covariates goes with --joint")
     if getattr(args, "joint", False) and not args.group_col:
         raise DifficultyError("--joint needs --group-col (e.g. the model column): it fits all its groups at once")
 
 
 def joint_fit(args, counts=None, **kw):
     """The joint fit of ``--joint`` to the file's counts (read here unless given): one fit for every
-    group of ``--group-col``."""
+    group of ``--group-col``, with ``--covariates`` unless ``covariates`` is given."""
     from ..joint import fit_joint
 
     check_joint(args)
+    if "covariates" not in kw:
+        kw["covariates"] = read_covariates(args)
     return fit_joint(load(args) if counts is None else counts, level=args.level, seed=args.seed, **kw)
 
 

@@ -5,7 +5,6 @@ import argparse
 
 from .common import (
     add_command,
-    add_covariates,
     add_data_args,
     add_joint,
     add_parallel,
@@ -52,7 +51,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     j = p.add_argument_group("joint model over groups (needs --group-col and a problem column)")
     add_joint(j, "forecasts")
-    add_covariates(j)
     j.add_argument("--predict-group", help="leave this group out of the fit and forecast it from its covariates")
     add_quiet(p)
     add_parallel(p)

@@ -90,6 +90,7 @@ def q_band(text: str | None, budget_k: float) -> tuple[float, float]:
 
 
 def run(args) -> int:
+    check_joint(args)
     if args.joint:
         return _show(_joint(args), args)
     from ..inversion import invert_counts, invert_counts_curve, invert_curve, obtainable_mass
@@ -147,7 +148,6 @@ def run(args) -> int:
 
 def _joint(args) -> dict:
     """--joint: each group's density from one joint fit over the groups."""
-    check_joint(args)
     given = [flag for flag, v in (("--model", args.model), ("--method", args.method), ("--noise", args.noise),
                                   ("--problems", args.problems), ("--from", args.source), ("--check", args.check))
              if v]
