@@ -40,8 +40,9 @@ thinned table alone, and each group's pass@k0 (which the data know exactly) is f
 root mean square error e_c over the groups, at the ratio r_c = k0 / m, bounds each forecast's band
 from below by mid +- z e_c log(k / k0) / log r_c, the lower end not below the group's own pass@k0
 (:func:`difficulty.selfcheck.widen_forecast`). On Pythia GSM8K and MATH (100 attempts per cell,
-pass@10,000, three subsamples each) the unwidened 90% bands held 0.75 / 0.80 of the models; widened,
-0.84 / 0.90 (``benchmarks/bench_joint.py``). A group's forecast from its covariates alone
+pass@10,000, three subsamples each) the unwidened 90% bands held 0.77 / 0.81 of the models; widened,
+0.88 / 0.95, and 0.94 / 0.89 with the abilities regressed on size and training tokens
+(``benchmarks/bench_joint.py``). A group's forecast from its covariates alone
 (:meth:`JointFit.predict_group`) is not widened: the check says nothing about a group without data.
 """
 from __future__ import annotations
