@@ -6,10 +6,12 @@ all cores). On a cluster the same code runs through joblib's Dask backend: ``bac
 Every group's computation takes its seed from its arguments, never from a shared generator, so the
 results are identical whatever the backend and the number of jobs. Results come back in input
 order; ``on_result(i, result)`` is called in this process as each one arrives (to write it, or
-report progress).
+report progress). A worker's warnings are recorded there and issued again in this process as its
+result arrives, so the caller's warning filters and display apply to them as to a serial run.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 from .errors import DifficultyError
@@ -39,7 +41,9 @@ def map_groups(fn: Callable, items: Sequence, jobs: int | None = None, backend: 
 
     def run(parallel):
         gen = parallel(joblib.delayed(_indexed)(fn, i, item) for i, item in enumerate(items))
-        for i, res in gen:
+        for i, res, caught in gen:
+            for message, category, filename, lineno in caught:
+                warnings.warn_explicit(message, category, filename, lineno)
             results[i] = res
             if on_result is not None:
                 on_result(i, res)
@@ -60,4 +64,9 @@ def map_groups(fn: Callable, items: Sequence, jobs: int | None = None, backend: 
 
 
 def _indexed(fn, i, item):
-    return i, fn(*item)
+    """In a worker: the call's result and its warnings (message, category, file, line), which the
+    worker's own filters would otherwise print or drop unlike the caller's."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fn(*item)
+    return i, res, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]

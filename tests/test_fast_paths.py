@@ -118,6 +118,24 @@ def test_map_groups_same_results_in_any_backend():
     assert sorted(seen) == list(range(5))
 
 
+def _warns(x):
+    warnings.warn(f"numerical {x}", RuntimeWarning, stacklevel=1)
+    warnings.warn(f"note {x}", UserWarning, stacklevel=1)
+    return x
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_map_groups_workers_warnings_follow_the_callers_filters(jobs):
+    """A worker process has its own warning filters: its warnings are issued again in the caller, so the
+    caller's filters apply (RuntimeWarning ignored here, as the CLI does) exactly as in a serial run."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert map_groups(_warns, [(1,), (2,)], jobs=jobs) == [1, 2]
+    assert sorted(str(w.message) for w in caught) == ["note 1", "note 2"]
+    assert all(w.category is UserWarning for w in caught)
+
+
 def _grouped_file(tmp_path):
     frames = []
     for g, m in {"a": make_model("beta", alpha=2, beta=0.5, A=0.9), "b": make_model("kumaraswamy", a=0.5, b=4.0),
