@@ -39,11 +39,13 @@ def map_groups(fn: Callable, items: Sequence, jobs: int | None = None, backend: 
         return results
     import joblib
 
+    shown: dict = {}  # what "default" filters have shown once already, as a module's registry does
+
     def run(parallel):
         gen = parallel(joblib.delayed(_indexed)(fn, i, item) for i, item in enumerate(items))
         for i, res, caught in gen:
             for message, category, filename, lineno in caught:
-                warnings.warn_explicit(message, category, filename, lineno)
+                warnings.warn_explicit(message, category, filename, lineno, registry=shown)
             results[i] = res
             if on_result is not None:
                 on_result(i, res)
