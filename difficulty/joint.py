@@ -262,6 +262,15 @@ def parse_size(v) -> float:
         raise DifficultyError(f"covariate value {v!r} is not a number (like 1.4B, 512M or 2e9)") from None
 
 
+def _log_covariate(v, group, column) -> float:
+    """log of a covariate value, which must be a positive finite number (its log enters the design)."""
+    x = parse_size(v)
+    if not (math.isfinite(x) and x > 0):
+        raise DifficultyError(f"covariate {column!r} of group {group!r} is {v!r}: it must be a positive finite "
+                              f"number, its log enters the regression")
+    return math.log(x)
+
+
 def covariate_matrix(cov: dict, names, center=None):
     """Design rows per group: log of each covariate (standardised), their pairwise product, an
     intercept, and an indicator for each value a covariate takes in two or more of the fitted groups
@@ -278,7 +287,7 @@ def covariate_matrix(cov: dict, names, center=None):
     missing = [(g, k) for g in names for k in cols if k not in cov[g]]
     if missing:
         raise DifficultyError(f"group {missing[0][0]!r} has no covariate {missing[0][1]!r}")
-    raw = np.array([[math.log(max(parse_size(cov[g][k]), 1e-300)) for k in cols] for g in names])
+    raw = np.array([[_log_covariate(cov[g][k], g, k) for k in cols] for g in names])
     if center is None:
         mean, sd = raw.mean(axis=0), raw.std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
@@ -734,7 +743,7 @@ class JointFit:
             raise DifficultyError("predicting a group needs a joint fit with covariates (--covariates)")
         k = _check_k(k)
         level = level or self.level
-        X, _ = covariate_matrix({"new": covariates}, ["new"], self.center)
+        X, _ = covariate_matrix({"to predict": covariates}, ["to predict"], self.center)
         Z, th, a, b, s, pi = self._draw_parts(draws)
         post = self._post
         beta = Z[:, post.J + 2 * post.NI + 2:post.J + 2 * post.NI + 2 + post.P]

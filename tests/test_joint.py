@@ -158,6 +158,20 @@ def test_cli_forecast_joint(tmp_path):
     assert r.returncode != 0 and "--group-col" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("value", [-5, 0, "0M", float("inf"), float("nan")])
+def test_covariate_that_has_no_log_is_refused_naming_group_and_column(value):
+    """A size or token count enters the design by its log: zero, a negative or a non-finite value is an
+    error naming the group and the column (it was clamped to 1e-300, a log of -690)."""
+    from difficulty.joint import covariate_matrix
+
+    cov = {"m0": {"params": "10M"}, "m1": {"params": value}, "m2": {"params": "40M"}}
+    with pytest.raises(DifficultyError, match="covariate 'params' of group 'm1' .* positive finite"):
+        covariate_matrix(cov, list(cov))
+    X, center = covariate_matrix({"m0": {"params": "10M"}, "m2": {"params": "40M"}}, ["m0", "m2"])
+    with pytest.raises(DifficultyError, match="group 'to predict'"):
+        covariate_matrix({"to predict": {"params": value}}, ["to predict"], center)
+
+
 def test_covariate_design_has_an_indicator_per_shared_rung():
     """Sizes {1M, 2M} x steps {10, 20, 30}, and a size 4M seen once: columns intercept, the two
     standardised logs, their product, one indicator per size seen in >= 2 groups (1M, 2M: not 4M) and
