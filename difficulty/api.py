@@ -97,13 +97,13 @@ def analyze(df, *, group=None, problem=None, n=None, c=None, outcome=None, attem
     from . import summary as core
     from .parallel import map_groups
 
+    if covariates is not None and group is None:
+        raise DifficultyError("covariates need group= (the column naming each group)")
     counts = counts_from_dataframe(df, group=group, problem=problem, n=n, c=c, outcome=outcome, attempt=attempt)
     cov = None
     if covariates is not None:
         from .io import covariates_from_frame
 
-        if group is None:
-            raise DifficultyError("covariates need group= (the column naming each group)")
         cov = covariates_from_frame(df, group, covariates, "the DataFrame")
     opts, options, fit = core.prepare(counts, budget, joint, cov, target=target, prompt_tokens=prompt_tokens,
                                       decode_tokens=decode_tokens, flops_per_token=flops_per_token,

@@ -55,7 +55,7 @@ def prepare(counts: EvalCounts, budget=None, joint: bool = False, covariates: di
     the plain dict the report records, and the joint fit over the groups when ``joint`` (else None), with
     ``covariates`` ({group: {column: value}}) for the abilities' regression when given."""
     if covariates is not None and not joint:
-        raise DifficultyError("covariates go with the joint model (--joint)")
+        raise DifficultyError("covariates go with the joint model: give joint=True (--joint)")
     if budget is None:  # "obtainable" within as many attempts as were sampled
         budget = float(np.median(counts.n))
     options = dict(budget=float(budget), **options)

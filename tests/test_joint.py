@@ -729,8 +729,10 @@ def test_analyze_joint_with_covariates(tmp_path):
     assert "abilities are regressed on `params`" in text
     assert "The joint band is widened by the error the model showed" in text
     df_before = df.copy()
-    with pytest.raises(DifficultyError, match="go with the joint model"):
+    with pytest.raises(DifficultyError, match="go with the joint model: give joint=True"):
         difficulty.analyze(df, group="model", problem="task", n="n", c="c", covariates=["params"])
+    with pytest.raises(DifficultyError, match="covariates need group="):
+        difficulty.analyze(df, problem="task", n="n", c="c", joint=True, covariates=["params"])
     with pytest.raises(DifficultyError, match="no column 'size'"):
         difficulty.analyze(df, group="model", problem="task", n="n", c="c", joint=True, covariates=["size"])
     pd.testing.assert_frame_equal(df, df_before)
