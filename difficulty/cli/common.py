@@ -132,8 +132,7 @@ def read_covariates(args):
     """{group: {column: value}} of ``--covariates`` from the data file, or None; only with ``--joint``."""
     if not getattr(args, "covariates", None):
         return None
-    if not args.joint:
-        raise DifficultyError("--covariates goes with --joint")
+    check_joint(args)
     from ..io import group_covariates
 
     cols = [c.strip() for c in args.covariates.split(",") if c.strip()]
