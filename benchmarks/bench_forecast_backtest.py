@@ -3,19 +3,27 @@
 Datasets (each a list of backtest runs: a subsample of m attempts per problem, a forecast of pass@K,
 scored against the truth):
 
-* ``pythia-gsm8k``, ``pythia-math`` (Schaeffer et al. 2025): per file a fixed, seeded subset of groups
-  (``--groups`` per file, default 6, spread over the groups that have solved problems; ``--full``: all).
-  Problems with N >= K only; m in {32, 100, 1000} where N allows, K = 10 m and 100 m; the subsample is
-  hypergeometric (without replacement) and the truth the unbiased pass@K of all attempts.
-* ``jailbreak`` (best-of-N jailbreaking): attempts stop adaptively (batches of 60 until a success), so
-  only the first 60 attempts of every prompt are an unconditioned sample (every prompt has them). The
-  subsample is m = 60 of the prompts with N >= K = 600 (those the truth is computed over): the successes
-  of the first batch are not recorded, so c' is drawn hypergeometrically from (N, c), exact only when
-  the stopping rule is ignored, and prompts that reached N >= K are selected by having failed early
-  (the first batch of each holds no success, which a hypergeometric draw from (N, c) does not know).
-  Said plainly: this dataset checks consistency under that selection, not unbiased accuracy.
+* ``pythia-gsm8k``, ``pythia-math`` (Schaeffer et al. 2025): per m in {32, 100, 1000}, one subsample of
+  m attempts of every (model, problem) of the file with N >= m, hypergeometric (without replacement):
+  what a user who sampled m attempts would hold. Scored: a fixed, seeded subset of groups (``--groups``
+  per file, default 6, among those that have solved problems; ``--full``: all), per group K = 10 m and
+  100 m, the group's problems with N >= K; the truth is their unbiased pass@K from all attempts.
+* ``jailbreak`` (best-of-N jailbreaking, 7 models x 159 prompts): attempts stop adaptively (batches of 60
+  until a success), so only the first 60 attempts of every prompt are an unconditioned sample (every
+  prompt has them). One subsample of m = 60 attempts of every (model, prompt); scored, per model, the
+  prompts with N >= K = 600 (those the truth is computed over): the successes of the first batch are
+  not recorded, so c' is drawn hypergeometrically from (N, c), exact only when the stopping rule is
+  ignored, and prompts that reached N >= K are selected by having failed early (the first batch of each
+  holds no success, which a hypergeometric draw from (N, c) does not know). Said plainly: this dataset
+  checks consistency under that selection, not unbiased accuracy.
 * ``logit-normal``, ``beta-mixture`` (generated, outside most candidates' families), with a never-solvable
   share in {0, 0.2, 0.4}: 128 problems, N = 100, K = 1e4; the truth is pass@K of the simulated rates.
+
+Forecasters: every single one (log-log, the maximum-likelihood fits), the posteriors, ``own`` (the
+default forecast of one group's counts alone), ``joint`` (the joint model fitted once to the whole
+subsampled file; difficulty.joint) and ``default``: what ``difficulty forecast`` gives, ``own`` and
+``joint`` pooled (difficulty.pooled) where the file's groups share problems, ``own`` on the generated
+data (one group).
 
 Printed: per dataset and forecaster, MAE, bias, 90% coverage and mean band width; then the targets:
 default MAE <= 0.6 x log-log averaged over the real datasets, never worse than the best single
@@ -35,7 +43,9 @@ from difficulty.counts import EvalCounts
 from difficulty.errors import DifficultyError
 from difficulty.forecast import forecast_pass_at_k
 from difficulty.io import load_counts
+from difficulty.joint import fit_joint
 from difficulty.passk import pass_at_k
+from difficulty.pooled import combine, pooling_blocked
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
 
@@ -48,19 +58,52 @@ FORECASTERS = {
     "kumaraswamy-posterior": dict(method="mcmc", model="kumaraswamy"),
     "average": dict(method="mcmc", model="average"),
     "selfcheck": dict(method="selfcheck"),
-    "default": dict(),  # what `difficulty forecast` does when neither model nor method is named
+    "own": dict(),  # the default forecast of one group's counts alone
+    "joint": None,  # the joint model over every group of the file (difficulty.joint), this group's forecast
+    "default": None,  # what `difficulty forecast` does: "own" pooled with "joint" where the file's groups share
+    # problems (difficulty.pooled), "own" otherwise
 }
 SINGLE = ("loglog", "beta-binomial", "zi-beta", "kumaraswamy", "logit-normal")
 
 
-def _score(dataset, run, sub, K, truth, names, seed):
+_JOINT = {}  # one joint fit per subsample of a whole file: {id: JointFit}
+
+
+def _joint(shared):
+    """The joint fit of a whole file's subsample (``shared``: (key, EvalCounts with groups)), once."""
+    key, counts = shared
+    if key not in _JOINT:
+        _JOINT.clear()
+        t = time.perf_counter()
+        _JOINT[key] = fit_joint(counts, seed=0)
+        print(f"  joint fit of {key}: {time.perf_counter() - t:.1f} s", flush=True)
+    return _JOINT[key]
+
+
+def _forecast(name, sub, K, seed, shared, group, done):
+    if FORECASTERS[name] is not None:
+        return forecast_pass_at_k(sub, [K], seed=seed, **FORECASTERS[name])  # the command's own draws
+    if name == "joint" or (name == "default" and shared is not None):
+        fj = _joint(shared).forecast(group, [K], problems=sub.problem, seed=seed) if shared is not None else None
+        if name == "joint":
+            if fj is None:
+                raise DifficultyError("one group: no joint model")
+            return fj
+        own = done.get("own") or forecast_pass_at_k(sub, [K], seed=seed)
+        return combine(own, fj)
+    return done.get("own") or forecast_pass_at_k(sub, [K], seed=seed)
+
+
+def _score(dataset, run, sub, K, truth, names, seed, shared=None, group=None):
     rows = []
+    done = {}
     for name in names:
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                f = forecast_pass_at_k(sub, [K], seed=seed, **FORECASTERS[name])  # the command's own draws
+                f = _forecast(name, sub, K, seed, shared, group, done)
+            done[name] = f
             est, lo, hi = float(f.pass_at_k[0]), float(f.low[0]), float(f.high[0])
         except DifficultyError:
             est = lo = hi = np.nan
@@ -69,42 +112,62 @@ def _score(dataset, run, sub, K, truth, names, seed):
     return rows
 
 
+def _whole(counts, m, rng, key):
+    """One subsample of m attempts of every row with N >= m of a grouped file, as (key, counts) for the
+    joint fit, and its rows by group."""
+    ok = counts.n >= m
+    sub = subsample_counts(EvalCounts(counts.n[ok], counts.c[ok], problem=counts.problem[ok],
+                                      group=counts.group[ok]), m, rng)
+    if pooling_blocked(sub) is not None:
+        raise SystemExit(f"{key}: the groups cannot be pooled ({pooling_blocked(sub)})")
+    return (key, sub), ok
+
+
 def pythia_runs(file, n_groups, full, ms, rng):
-    counts = load_counts(str(DATA / file), group_col="model_nickname").groups()
-    names = sorted(n for n, g in counts.items() if (g.c > 0).sum() >= 5)
+    """Per m, one subsample of the whole file (every group, every problem with N >= m: what a user who
+    sampled m attempts would hold); per chosen group and K, the forecast of its problems with N >= K."""
+    counts = load_counts(str(DATA / file), group_col="model_nickname")
+    names = sorted(n for n, g in counts.groups().items() if (g.c > 0).sum() >= 5)
     if not full:
         names = list(rng.choice(names, size=min(n_groups, len(names)), replace=False))
-    for name in names:
-        g = counts[name]
-        for m in ms:
+    for m in ms:
+        shared, ok = _whole(counts, m, rng, f"{file} m={m}")
+        sub_all = shared[1]
+        for name in names:
+            mine = sub_all.group == name
+            n_full = counts.n[ok][mine]
+            c_full = counts.c[ok][mine]
             for K in (10 * m, 100 * m):
-                if (g.n >= K).sum() < 10:
+                big = n_full >= K
+                if big.sum() < 10 or c_full[big].sum() == 0:
                     continue
-                keep = g.select(g.n >= K)
-                if keep.c.sum() == 0:
-                    continue
-                truth = float(pass_at_k(keep.n, keep.c, K).mean())
-                sub = subsample_counts(keep, m, rng)
+                truth = float(pass_at_k(n_full[big], c_full[big], K).mean())
+                sub = EvalCounts(sub_all.n[mine][big], sub_all.c[mine][big], problem=sub_all.problem[mine][big])
                 if sub.c.sum() == 0:
                     continue
-                yield f"{name} m={m} K={K}", sub, K, truth
+                yield f"{name} m={m} K={K}", sub, K, truth, shared, name
 
 
 def jailbreak_runs(rng):
-    import pandas as pd
-
+    """m = 60 attempts of every prompt of every model (one subsample of the file), K = 600 on the prompts
+    with N >= K."""
     df = pd.read_csv(DATA / "bon_text_jailbreaking_counts.csv")
-    for model, d in df.groupby("model"):
-        c = EvalCounts(d.num_samples.to_numpy(), d.num_successes.to_numpy())
-        K = 600
-        if (c.n >= K).sum() < 10:
+    counts = EvalCounts(df.num_samples.to_numpy(), df.num_successes.to_numpy(),
+                        problem=df.prompt_idx.astype(str).to_numpy(), group=df.model.astype(str).to_numpy())
+    shared, ok = _whole(counts, 60, rng, "jailbreak m=60")
+    sub_all = shared[1]
+    K = 600
+    for model in dict.fromkeys(sub_all.group.tolist()):
+        mine = sub_all.group == model
+        n_full, c_full = counts.n[ok][mine], counts.c[ok][mine]
+        big = n_full >= K
+        if big.sum() < 10:
             continue
-        keep = c.select(c.n >= K)
-        truth = float(pass_at_k(keep.n, keep.c, K).mean())
-        sub = subsample_counts(keep, 60, rng)  # the same prompts as the truth
+        truth = float(pass_at_k(n_full[big], c_full[big], K).mean())
+        sub = EvalCounts(sub_all.n[mine][big], sub_all.c[mine][big], problem=sub_all.problem[mine][big])
         if sub.c.sum() == 0:
             continue
-        yield f"{model} m=60 K={K}", sub, K, truth
+        yield f"{model} m=60 K={K}", sub, K, truth, shared, model
 
 
 def generated_runs(family, reps, rng):
@@ -122,7 +185,7 @@ def generated_runs(family, reps, rng):
             if c.sum() == 0:
                 continue
             truth = float(np.mean(1 - (1 - q) ** K))
-            yield f"share={share} rep={r}", EvalCounts(np.full(n, N), c), K, truth
+            yield f"share={share} rep={r}", EvalCounts(np.full(n, N), c), K, truth, None, None
 
 
 def main():
@@ -154,8 +217,8 @@ def main():
             runs = jailbreak_runs(rng)
         else:
             runs = generated_runs(ds, a.reps, rng)
-        for i, (run, sub, K, truth) in enumerate(runs):
-            rows += _score(ds, run, sub, K, truth, names, i)
+        for i, (run, sub, K, truth, shared, group) in enumerate(runs):
+            rows += _score(ds, run, sub, K, truth, names, i, shared, group)
             if a.out:  # every run as it ends, so that an interrupted benchmark leaves its figures
                 pd.DataFrame(rows).to_csv(a.out, index=False)
             print(f"  {ds} {run}: truth {truth:.3f} " + ", ".join(

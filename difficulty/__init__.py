@@ -26,11 +26,12 @@ _LAZY = {
     "plan_allocation": ".allocate",
     "fit_joint": ".joint",
     "JointFit": ".joint",
+    "forecast_groups": ".pooled",
 }
 
 __all__ = ["EvalCounts", "DifficultyError", "load_counts", "pass_at_k", "pass_at_k_matrix",
            "estimate_pass_at_k", "PassAtK", "analyze", "Analysis", "plan_allocation",
-           "fit_joint", "JointFit"]
+           "fit_joint", "JointFit", "forecast_groups"]
 
 
 def __getattr__(name):

@@ -39,7 +39,9 @@ DEFAULT_FORECAST = {"model": "kumaraswamy", "method": "mcmc"}
 # posterior above, its band widened by the error the model showed extrapolating inside the data
 # (difficulty.selfcheck.extrapolation_check; a posterior's band holds the parameters' uncertainty, not the
 # model's misfit). "selfcheck" (candidates weighted by their extrapolation skill inside the data) is
-# reachable by name; benchmarks/bench_forecast_backtest.py does not show it ahead of the default
+# reachable by name; benchmarks/bench_forecast_backtest.py does not show it ahead of the default. For
+# groups that share problems the default forecast of each group is this one pooled with the joint model's
+# (difficulty.pooled.forecast_groups, what the forecast command does with --group-col)
 DEFAULT_METHOD = "mcmc"
 AVERAGE_MODELS = ("kumaraswamy", "zi-beta")
 

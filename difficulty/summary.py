@@ -116,8 +116,9 @@ def _grids(counts: EvalCounts):
     return k_fc, np.logspace(min(-4.0, math.log10(0.1 / float(counts.n.max()))), 1.3, 120)
 
 
-def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks):
-    """The group's results from a joint fit over groups: forecast at ``k_fc``, density on ``sigma`` with
+def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks, own=None):
+    """The group's results from a joint fit over groups: forecast at ``k_fc`` (and, with ``own``, the
+    group's own forecast at ``k_fc``, the two pooled: difficulty.pooled), density on ``sigma`` with
     read-offs (mass with q in hard_band(budget), <p^K> at ``ks``), the ranking by P(solved within the
     budget) in the band, and the problems never solved here most likely solved within the budget.
     Returns (data, the band ranking)."""
@@ -128,10 +129,11 @@ def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigm
     ranked = rank_problems(budget=opts.budget, band=opts.band, level=level, fit=joint, group=name)
     hidden = ranked.asking("hidden")
     top = hidden.ranked.head(5)
+    fj = joint.forecast(name, k_fc, level=level)
     data = {
         "groups": len(joint.groups), "problems": len(joint.problems), "diagnostics": dict(joint.diagnostics),
         "tau": joint.params().get("tau"),
-        "forecast": joint.forecast(name, k_fc, level=level).to_dict(),
+        "forecast": fj.to_dict(),
         "density": joint.density(name, sigma=sigma, level=level, budget=opts.budget, band=opts.band,
                                  q_band=hard_band(opts.budget), ks=ks),
         "hidden": {"budget": opts.budget, "never_solved_here": int((counts.c == 0).sum()),
@@ -139,6 +141,10 @@ def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigm
                    "top": [{"problem": str(p), "n": int(n), "p": float(v)}
                            for p, n, v in zip(top["problem"], top["n"], top["probability"]) if v > 0]},
         "ranking": {k: v for k, v in ranked.to_dict().items() if k != "problems"}}
+    if own is not None:
+        from .pooled import combine
+
+        data["forecast_pooled"] = combine(own, fj).to_dict()
     return data, ranked
 
 
@@ -272,7 +278,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     out["ranking"] = {k: v for k, v in ranked.to_dict().items() if k != "problems"}
     if joint is not None:
         out["ranking_per_group"] = out["ranking"]
-        out["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, ks)
+        out["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, ks, own=fc_checked)
         out["ranking"] = out["joint"].pop("ranking")
 
     stage(7)

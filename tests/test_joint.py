@@ -453,6 +453,12 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
         d = res[name].data
         fc = d["joint"]["forecast"]
         assert fc["model"] == "joint" and len(fc["k"]) == len(d["forecast"]["k"])
+        # the pooled forecast (as `difficulty forecast` gives it): each quantile the mean of the group's own and
+        # the joint's
+        pooled, own = d["joint"]["forecast_pooled"], d["forecast"]
+        assert pooled["method"] == "pooled"
+        for key in ("pass_at_k", "low", "high"):
+            assert pooled[key] == [0.5 * a + 0.5 * b for a, b in zip(own[key], fc[key])]
         assert d["ranking"]["model"] == "joint" and d["ranking_per_group"]["model"] == d["forecast"]["model"]
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
     # the figures draw the joint beside the per-group results and say so
@@ -483,6 +489,8 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
 
     text = render_markdown([{**res["m0"].data, "figures": made}], "t.csv", "x", 1.0)
     assert all(f"]({made[k]})" in text for k in ("pass_at_k", "density", "ranking"))
+    text = render_markdown([{**res["m1"].data, "figures": {}}], "t.csv", "x", 1.0)
+    assert "Pooled forecast" in text and " pooled | 90% band |" in text
 
 
 def test_analyze_joint_with_ten_attempts_per_problem():

@@ -16,6 +16,7 @@ from .common import (
     joint_fit,
     level,
     load,
+    parallel_options,
     per_group,
     print_json,
     read_covariates,
@@ -30,7 +31,10 @@ def add_parser(subparsers) -> None:
                                 "band alone). --method selfcheck: candidate forecasters (zero-inflated Beta, Beta, "
                                 "Kumaraswamy by maximum likelihood, the log-log law) weighted by how well each "
                                 "extrapolates inside these data (subsampled to N/10 and N/100, forecasting pass@N), "
-                                "the band widened by the error they showed.",
+                                "the band widened by the error they showed. With --group-col on groups that share "
+                                "problems (several models on one benchmark), each group's default forecast is "
+                                "pooled with the joint model's over all groups (--joint), point and band ends "
+                                "averaged (--no-pool: each group alone).",
                     example="difficulty forecast results.csv --k 1000,10000,100000 --json")
     add_data_args(p)
     p.add_argument("--k", required=True, help="comma-separated k (any size)")
@@ -52,6 +56,10 @@ def add_parser(subparsers) -> None:
     j = p.add_argument_group("joint model over groups (needs --group-col and a problem column)")
     add_joint(j, "forecasts")
     j.add_argument("--predict-group", help="leave this group out of the fit and forecast it from its covariates")
+    j.add_argument("--pool", action=argparse.BooleanOptionalAction, default=None,
+                   help="each group's default forecast pooled with the joint model's (their quantiles averaged); "
+                        "default: on when the groups share problems (3 or more groups, half the rows on problems "
+                        "two groups attempted), for the default forecaster of pass@k of these problems")
     add_quiet(p)
     add_parallel(p)
     p.set_defaults(run=run)
@@ -80,13 +88,52 @@ def _joint(args, ks):
     return {"groups": {g: f.to_dict() for g, f in fit.forecast_all(ks, level=args.level, seed=args.seed).items()}}
 
 
+def _pool_named(args) -> list[str]:
+    """The options that ask for another forecast than the pooled default, refused with --pool before the
+    data are read."""
+    from ..errors import DifficultyError
+
+    named = [o for o, v in (("--model", args.model), ("--method", args.method)) if v is not None]
+    if args.target != "problems":
+        named.append("--target population")
+    if args.pool and args.joint:
+        raise DifficultyError("--joint gives the joint model's forecast alone; --pool pools it with each group's own")
+    if args.pool and (named or args.group_col is None):
+        why = f"{', '.join(named)} named" if named else "no --group-col"
+        raise DifficultyError(f"--pool pools the default forecast of pass@k of these problems over groups: {why}")
+    return named
+
+
+def _pooled(args, data, ks):
+    """Each group's default forecast pooled with the joint model's (difficulty.pooled), or None where the
+    groups are not pooled: --no-pool, another forecaster named, or (without --pool) groups that share no
+    problems."""
+    from ..pooled import forecast_groups, pooling_blocked
+
+    if args.pool is False or _pool_named(args) or args.group_col is None:
+        return None
+    if args.pool is None and pooling_blocked(data) is not None:
+        return None
+    fcs = forecast_groups(data, ks, level=args.level, seed=args.seed, pool=args.pool, sampler=args.sampler,
+                          check=args.check, **parallel_options(args))
+    return {"groups": {g: f.to_dict() for g, f in fcs.items()}}
+
+
 def run(args) -> int:
     ks = floats_arg(args.k, "--k")
+    _pool_named(args)
     if args.joint or args.predict_group or args.covariates:
         result = _joint(args, ks)
     else:
         result = None
     kind, data = ("joint", None) if result is not None else curve_or_counts(args)
+    if kind == "curve" and args.pool:
+        from ..errors import DifficultyError
+
+        raise DifficultyError("--pool needs per-problem counts with groups; this file is a pass@k curve")
+    if kind == "counts" and result is None:
+        result = _pooled(args, data, ks)
+        kind = "joint" if result is not None else kind
     if kind == "joint":
         pass
     elif kind == "curve":
@@ -111,6 +158,10 @@ def run(args) -> int:
         lvl = int(round(100 * r["level"]))
         print(f"{('[' + name + ']  ') if name else ''}forecast by {r['model']} ({r['method']}, {r['target']})")
         sc = r.get("selfcheck")
+        parts = (sc or {}).get("parts")
+        if parts is not None:
+            _print_pooled(r, parts, lvl)
+            continue
         if sc is not None and "scores" not in sc:  # the default's check of its own extrapolation
             if sc["error_checked"] is not None and "groups_checked" in sc:
                 print(f"  check: the joint model fitted to every cell thinned to {sc['attempts']} attempts forecast "
@@ -147,3 +198,22 @@ def run(args) -> int:
         for kk, v, lo, hi in zip(r["k"], r["pass_at_k"], r["low"], r["high"]):
             print(f"{kk:>12.6g}  {v:>9.5f}  [{lo:.5f}, {hi:.5f}]")
     return 0
+
+
+def _print_pooled(r, parts, lvl) -> None:
+    own, joint = parts["own"], parts["joint"]
+    w = list(r["weights"].values())
+    jc = joint.get("selfcheck") or {}
+    print(f"  pooled: this group's own forecast ({own['model']} posterior, weight {w[0]:.2f}) and the joint model's "
+          f"over {jc.get('groups_checked', 'the')} groups (weight {w[1]:.2f}), quantiles averaged")
+    for label, part in (("own", own), ("joint", joint)):
+        sc = part.get("selfcheck") or {}
+        if sc.get("error_checked") is not None:
+            print(f"  {label} check: pass@{sc['k0']} forecast from {sc['attempts']} attempts, rms error "
+                  f"{sc['error_checked']:.4f}; its band holds at least that error x z, grown with log k")
+    for w_ in r.get("warnings") or []:
+        print(f"  warning: {w_}")
+    print(f"{'k':>12}  {'pass@k':>9}  {f'{lvl}% band':>21}  {'own':>9}  {'joint':>9}")
+    for i, (kk, v, lo, hi) in enumerate(zip(r["k"], r["pass_at_k"], r["low"], r["high"])):
+        mine, theirs = own["pass_at_k"][i], joint["pass_at_k"][i]
+        print(f"{kk:>12.6g}  {v:>9.5f}  [{lo:.5f}, {hi:.5f}]  {mine:>9.5f}  {theirs:>9.5f}")

@@ -213,16 +213,22 @@ def _joint(g):
     L += [f"Problems never solved here: {h['never_solved_here']}; expected number of them solved within "
           f"{h['budget']:g} more attempts: {_num(h['expected_solved_within_budget'], '.1f')}"
           + (f"; the likeliest: {tops}." if tops else "."), ""]
-    own = g.get("forecast")
+    own, pooled = g.get("forecast"), j.get("forecast_pooled")
+    if pooled:
+        L += ["Pooled forecast (what `difficulty forecast` gives for groups that share problems): its point and band "
+              "ends are the means of this group's own forecast's and the joint model's.", ""]
     head = f"| k | pass@k (joint) | {level} band |" + (f" pass@k ({own['model']}, this group alone) | {level} band |"
-                                                       if own else "")
-    L += [head, "|---:|---:|---|" + ("---:|---|" if own else "")]
+                                                       if own else "") + (f" pooled | {level} band |" if pooled else "")
+    L += [head, "|---:|---:|---|" + ("---:|---|" if own else "") + ("---:|---|" if pooled else "")]
     n = len(fc["k"])
     for i in sorted({int(i * (n - 1) / 7) for i in range(8)}):
         row = (f"| {_num(fc['k'][i], '.0f')} | {_num(fc['pass_at_k'][i], '.4f')} | "
                f"{_interval(fc['low'][i], fc['high'][i], '.4f')} |")
         if own:
             row += f" {_num(own['pass_at_k'][i], '.4f')} | {_interval(own['low'][i], own['high'][i], '.4f')} |"
+        if pooled:
+            row += (f" {_num(pooled['pass_at_k'][i], '.4f')} | "
+                    f"{_interval(pooled['low'][i], pooled['high'][i], '.4f')} |")
         L.append(row)
     L.append("")
     fs = d.get("functionals") or {}

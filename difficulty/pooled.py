@@ -1,0 +1,139 @@
+"""Forecasts of groups that share problems (several models on one benchmark): each group's own
+forecast and the joint model's (:mod:`difficulty.joint`), combined.
+
+The two err in different ways. A group's own forecast (the default: Kumaraswamy posterior, band
+widened by its extrapolation check) sees only that group's counts, so the shape of its difficulty
+distribution below 1/N is a guess; the joint model reads it from the groups that solved those problems,
+but forces one ability per group along one difficulty per problem. Combined, each quantile of the
+pooled forecast is the mean of the two forecasts' quantiles at that level (quantile averaging,
+"Vincentization": Ratcliff 1979; Lichtendahl, Grushka-Cockayne & Winkler 2013): the point is the mean
+of the two medians, each band end the mean of the two ends. Equal weights: nothing is learnt from the
+data to weigh them (a self-check inside the data rewards in-data interpolation, not the extrapolation
+asked for). Both bands are each model's checked band, so the pooled band holds at least the mean of
+the two extrapolation errors, which bounds the pooled forecast's (|(e1 + e2)/2| <= (|e1| + |e2|)/2).
+
+benchmarks/bench_forecast_backtest.py measures it against each part and the log-log law.
+
+Pooling is used when the groups share problems: at least POOL_MIN_GROUPS groups, at least
+POOL_MIN_SHARED of the rows on problems that two or more groups attempted, and two groups with a
+success. A group whose own forecast cannot be made (it solved nothing) gets the joint model's alone.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .counts import EvalCounts
+from .errors import DifficultyError
+from .forecast import Forecast
+
+__all__ = ["pooling_blocked", "combine", "forecast_groups", "POOL_MIN_GROUPS", "POOL_MIN_SHARED"]
+
+POOL_MIN_GROUPS = 3
+POOL_MIN_SHARED = 0.5
+
+
+def pooling_blocked(counts: EvalCounts) -> str | None:
+    """Why the groups of ``counts`` cannot be pooled, or None when they can."""
+    if counts.group is None:
+        return "the data have no groups (--group-col)"
+    if counts.problem is None:
+        return "the data have no problem ids (--problem-col) for the groups to share"
+    grp = counts.group.astype(str)
+    names = list(dict.fromkeys(grp.tolist()))
+    if len(names) < POOL_MIN_GROUPS:
+        return f"{len(names)} group(s); pooling needs at least {POOL_MIN_GROUPS}"
+    prob = counts.problem.astype(str)
+    _, inv, per = np.unique(prob, return_inverse=True, return_counts=True)
+    shared = float(np.mean(per[inv] >= 2))
+    if shared < POOL_MIN_SHARED:
+        return (f"only {shared:.0%} of the rows are on problems that two or more groups attempted "
+                f"(pooling needs {POOL_MIN_SHARED:.0%})")
+    solved = {g for g, c in zip(grp, counts.c) if c > 0}
+    if len(solved) < 2:
+        return f"{len(solved)} group(s) solved a problem; pooling needs two"
+    return None
+
+
+def combine(own: Forecast, joint: Forecast, weight: float = 0.5) -> Forecast:
+    """The pooled forecast of one group: each of the point, the band's low and high ends the weighted
+    mean of ``own``'s (the group's own forecast) and ``joint``'s (weight on the joint's). Both at one level,
+    target and k."""
+    if own.level != joint.level or own.target != joint.target or not np.array_equal(own.k, joint.k):
+        raise DifficultyError("pooled forecasts combine two forecasts at the same k, level and target")
+    if not 0.0 <= weight <= 1.0:
+        raise DifficultyError(f"the joint model's weight must be in [0, 1], got {weight}")
+    mix = lambda a, b: (1.0 - weight) * np.asarray(a, float) + weight * np.asarray(b, float)  # noqa: E731
+    parts = {"own": own.to_dict(), "joint": joint.to_dict()}
+    return Forecast(own.k.copy(), mix(own.pass_at_k, joint.pass_at_k), mix(own.low, joint.low),
+                    mix(own.high, joint.high), own.level, f"{own.model} + joint", "pooled", own.target,
+                    weights={f"{own.model} (this group)": 1.0 - weight, "joint": weight},
+                    fit={"own": own.fit, "joint": joint.fit}, selfcheck={"parts": parts},
+                    warnings=list(dict.fromkeys((own.warnings or []) + (joint.warnings or []))) or None)
+
+
+def forecast_groups(counts: EvalCounts, k, level: float = 0.9, seed=0, pool: bool | None = None,
+                    draws: int = 400, sampler: str = "auto", check: bool | None = None, joint=None,
+                    **parallel) -> dict[str, Forecast]:
+    """The default forecast of every group of ``counts``: {group: Forecast}. ``pool`` None: pooled with the
+    joint model when the groups share problems (:func:`pooling_blocked`), each group's own forecast
+    otherwise; True: pooled, or an error saying why not; False: each group's own. ``joint``: a JointFit
+    of these counts to use (fitted here otherwise). ``parallel``: map_groups' options (jobs, backend,
+    scheduler) for the groups' own forecasts."""
+    from .forecast import _check_k, forecast_pass_at_k
+    from .parallel import map_groups
+
+    k = _check_k(k)
+    why = pooling_blocked(counts)
+    if pool and why:
+        raise DifficultyError(f"cannot pool the groups: {why}")
+    pool = why is None if pool is None else bool(pool)
+    parts = counts.groups()
+
+    def own(sub):
+        try:
+            return forecast_pass_at_k(sub, k, level=level, draws=draws, seed=seed, sampler=sampler, check=check)
+        except DifficultyError as e:
+            if not pool:
+                raise
+            return e  # a group without a fit of its own: the joint model's forecast alone
+
+    def fit(data):
+        from .joint import fit_joint
+
+        try:
+            return fit_joint(data, level=level, seed=seed, check=check is not False)
+        except DifficultyError as e:
+            return e
+
+    # the joint fit (the longest job) first, beside the groups' own forecasts
+    jobs = ([] if joint is not None or not pool else [(fit, counts)]) + [(own, sub) for sub in parts.values()]
+    done = map_groups(_call, jobs, **parallel)
+    if joint is None and pool:
+        joint, done = done[0], done[1:]
+    mine = dict(zip(parts, done))
+    if not pool:
+        return mine
+    if isinstance(joint, DifficultyError):
+        bad = next((str(v) for v in mine.values() if isinstance(v, DifficultyError)), None)
+        if bad is not None:
+            raise DifficultyError(f"{bad}; and the joint model could not be fitted: {joint}")
+        warnings.warn(f"the joint model could not be fitted ({joint}): each group's own forecast alone",
+                      RuntimeWarning, stacklevel=2)
+        return mine
+    fj_all = dict(zip(parts, map_groups(joint.forecast, [(name, k, level, None, seed) for name in parts], **parallel)))
+    out = {}
+    for name, fc in mine.items():
+        fj = fj_all[name]
+        if isinstance(fc, DifficultyError):
+            note = f"this group's own forecast could not be made ({fc}): the joint model's alone"
+            out[name] = Forecast(fj.k, fj.pass_at_k, fj.low, fj.high, fj.level, fj.model, fj.method, fj.target,
+                                 fit=fj.fit, selfcheck=fj.selfcheck, warnings=[*(fj.warnings or []), note])
+        else:
+            out[name] = combine(fc, fj)
+    return out
+
+
+def _call(fn, *args):
+    return fn(*args)

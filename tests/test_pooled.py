@@ -1,0 +1,121 @@
+"""Pooled forecasts of groups that share problems: each group's own default forecast and the joint
+model's, their quantiles averaged (difficulty.pooled), in the library and the CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_joint import _simulate
+
+from difficulty.counts import EvalCounts
+from difficulty.errors import DifficultyError
+from difficulty.forecast import Forecast, forecast_pass_at_k
+from difficulty.joint import fit_joint
+from difficulty.pooled import combine, forecast_groups, pooling_blocked
+
+
+def _fc(k, mid, lo, hi, model="m", level=0.9, warn=None):
+    return Forecast(np.array(k, float), np.array(mid, float), np.array(lo, float), np.array(hi, float), level, model,
+                    "mcmc", "problems", warnings=warn)
+
+
+def test_combine_averages_each_quantile_exactly():
+    """Point and band ends are the weighted means of the two forecasts' (exact fractions of the inputs)."""
+    own = _fc([10, 1000], [0.25, 0.5], [0.125, 0.375], [0.375, 0.875], model="kumaraswamy", warn=["a"])
+    joint = _fc([10, 1000], [0.5, 0.75], [0.25, 0.5], [0.625, 1.0], model="joint", warn=["b", "a"])
+    for w in (0.5, 0.25):
+        out = combine(own, joint, weight=w)
+        W = Fraction(w)
+        for mine, a, b in ((out.pass_at_k, own.pass_at_k, joint.pass_at_k), (out.low, own.low, joint.low),
+                           (out.high, own.high, joint.high)):
+            ref = [float((1 - W) * Fraction(x) + W * Fraction(y)) for x, y in zip(a, b)]
+            assert mine.tolist() == ref
+        assert out.method == "pooled" and out.model == "kumaraswamy + joint"
+        assert out.weights == {"kumaraswamy (this group)": 1 - w, "joint": w}
+        assert out.warnings == ["a", "b"]
+        assert out.selfcheck["parts"]["own"]["pass_at_k"] == [0.25, 0.5]
+        assert np.all(out.low <= out.pass_at_k) and np.all(out.pass_at_k <= out.high)
+    with pytest.raises(DifficultyError, match="same k, level and target"):
+        combine(own, _fc([10, 100], [0.5, 0.75], [0.25, 0.5], [0.625, 1.0]))
+    with pytest.raises(DifficultyError, match="same k, level and target"):
+        combine(own, _fc([10, 1000], [0.5, 0.75], [0.25, 0.5], [0.625, 1.0], level=0.8))
+    with pytest.raises(DifficultyError, match="weight must be in"):
+        combine(own, joint, weight=1.5)
+
+
+def test_pooling_blocked_says_why():
+    counts, _ = _simulate(J=4, NI=20, n=50)
+    assert pooling_blocked(counts) is None
+    assert "no groups" in pooling_blocked(EvalCounts(counts.n, counts.c))
+    assert "no problem ids" in pooling_blocked(EvalCounts(counts.n, counts.c, group=counts.group))
+    two = np.isin(counts.group, ["m0", "m1"])
+    sub = EvalCounts(counts.n[two], counts.c[two], problem=counts.problem[two], group=counts.group[two])
+    assert "2 group(s)" in pooling_blocked(sub)
+    own_ids = np.array([f"{g}-{p}" for g, p in zip(counts.group, counts.problem)], dtype=object)
+    assert "0% of the rows" in pooling_blocked(EvalCounts(counts.n, counts.c, problem=own_ids, group=counts.group))
+    c = np.where(counts.group == "m3", counts.c, 0)
+    assert "1 group(s) solved" in pooling_blocked(EvalCounts(counts.n, c, problem=counts.problem, group=counts.group))
+
+
+def test_forecast_groups_is_each_groups_own_and_the_joint_combined():
+    """The pooled forecast of every group equals combine() of the group's default forecast and the joint
+    fit's forecast made separately; --no-pool gives the group's own; a group that solved nothing gets the
+    joint model's alone, saying so."""
+    counts, _ = _simulate(J=4, NI=30, n=60, seed=3)
+    c = np.where(counts.group == "m0", 0, counts.c)  # the weakest group solved nothing
+    counts = EvalCounts(counts.n, c, problem=counts.problem, group=counts.group)
+    k = [100, 10_000]
+    out = forecast_groups(counts, k, seed=0, jobs=1)
+    joint = fit_joint(counts, seed=0)
+    assert set(out) == {"m0", "m1", "m2", "m3"}
+    for name in ("m1", "m2", "m3"):
+        sub = counts.groups()[name]
+        ref = combine(forecast_pass_at_k(sub, k, seed=0), joint.forecast(name, k, seed=0))
+        for attr in ("pass_at_k", "low", "high"):
+            np.testing.assert_array_equal(getattr(out[name], attr), getattr(ref, attr))
+    j0 = joint.forecast("m0", k, seed=0)
+    np.testing.assert_array_equal(out["m0"].pass_at_k, j0.pass_at_k)
+    assert out["m0"].method == "laplace" and any("joint model's alone" in w for w in out["m0"].warnings)
+    with pytest.raises(DifficultyError, match="cannot pool the groups: the data have no groups"):
+        forecast_groups(EvalCounts(counts.n[:30], counts.c[:30]), k, pool=True)
+    alone = forecast_groups(EvalCounts(counts.n, counts.c + (counts.group == "m0"), problem=counts.problem,
+                                       group=counts.group), k, pool=False, jobs=1)
+    assert all(f.method == "mcmc" for f in alone.values())
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "difficulty", *map(str, args)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_pools_by_default_where_groups_share_problems(tmp_path):
+    counts, _ = _simulate(J=4, NI=25, n=80, seed=5)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"model": counts.group, "problem": counts.problem, "n": counts.n, "c": counts.c}).to_csv(path,
+                                                                                                        index=False)
+    args = ["forecast", path, "--group-col", "model", "--k", "100,1000", "--json"]
+    r = _cli(*args)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)["groups"]
+    lib = forecast_groups(counts, [100, 1000], seed=0, jobs=1)
+    for name, f in out.items():
+        assert f["method"] == "pooled"
+        assert f["pass_at_k"] == lib[name].pass_at_k.tolist() and f["high"] == lib[name].high.tolist()
+    r = _cli(*args[:-1])
+    assert r.returncode == 0 and r.stdout.count("pooled: this group's own forecast") == 4, r.stderr
+    r = _cli(*args, "--no-pool")
+    assert r.returncode == 0, r.stderr
+    assert {f["method"] for f in json.loads(r.stdout)["groups"].values()} == {"mcmc"}
+    r = _cli(*args, "--method", "mle")  # another forecaster named: each group's own, not pooled
+    assert r.returncode == 0 and {f["method"] for f in json.loads(r.stdout)["groups"].values()} == {"mle"}
+    for extra, msg in ((["--pool", "--model", "beta"], "--model named"), (["--pool", "--joint"], "--joint gives"),
+                       (["--pool", "--target", "population"], "--target population named")):
+        r = _cli(*args, *extra)
+        assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = _cli("forecast", path, "--k", "100", "--pool")
+    assert r.returncode == 2 and "no --group-col" in r.stderr
