@@ -613,8 +613,8 @@ class JointFit:
         vals = np.clip(mean + sd * rng.standard_normal(mean.shape), 0, 1)
         lo, mid, hi = np.quantile(vals, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
         return Forecast(k, mid, lo, hi, level, "joint", "laplace", target,
-                        fit={"model": "joint", "method": "laplace", **{kk: v for kk, v in self.diagnostics.items()
-                                                                      if isinstance(v, (int, float, str))}})
+                        fit={"model": "joint", "method": "laplace", "groups": len(self.groups),
+                             **{kk: v for kk, v in self.diagnostics.items() if isinstance(v, (int, float, str))}})
 
     def forecast_all(self, k, level=None, draws=None, seed=0) -> dict:
         return {g: self.forecast(g, k, level, draws, seed) for g in self.groups}

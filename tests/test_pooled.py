@@ -107,7 +107,10 @@ def test_cli_pools_by_default_where_groups_share_problems(tmp_path):
         assert f["method"] == "pooled"
         assert f["pass_at_k"] == lib[name].pass_at_k.tolist() and f["high"] == lib[name].high.tolist()
     r = _cli(*args[:-1])
-    assert r.returncode == 0 and r.stdout.count("pooled: this group's own forecast") == 4, r.stderr
+    assert r.returncode == 0 and r.stdout.count("and the joint model's over 4 groups (weight 0.50)") == 4, r.stderr
+    r = _cli(*args[:-1], "--no-check")  # no check: the number of groups from the fit, not the check
+    assert r.returncode == 0 and r.stdout.count("and the joint model's over 4 groups (weight 0.50)") == 4, r.stderr
+    assert "check:" not in r.stdout
     r = _cli(*args, "--no-pool")
     assert r.returncode == 0, r.stderr
     assert {f["method"] for f in json.loads(r.stdout)["groups"].values()} == {"mcmc"}

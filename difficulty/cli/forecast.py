@@ -203,9 +203,9 @@ def run(args) -> int:
 def _print_pooled(r, parts, lvl) -> None:
     own, joint = parts["own"], parts["joint"]
     w = list(r["weights"].values())
-    jc = joint.get("selfcheck") or {}
+    groups = (joint.get("fit") or {}).get("groups", "all the")
     print(f"  pooled: this group's own forecast ({own['model']} posterior, weight {w[0]:.2f}) and the joint model's "
-          f"over {jc.get('groups_checked', 'the')} groups (weight {w[1]:.2f}), quantiles averaged")
+          f"over {groups} groups (weight {w[1]:.2f}), quantiles averaged")
     for label, part in (("own", own), ("joint", joint)):
         sc = part.get("selfcheck") or {}
         if sc.get("error_checked") is not None:
