@@ -50,9 +50,9 @@ def pooling_blocked(counts: EvalCounts) -> str | None:
     if shared < POOL_MIN_SHARED:
         return (f"only {shared:.0%} of the rows are on problems that two or more groups attempted "
                 f"(pooling needs {POOL_MIN_SHARED:.0%})")
-    solved = {g for g, c in zip(grp, counts.c) if c > 0}
-    if len(solved) < 2:
-        return f"{len(solved)} group(s) solved a problem; pooling needs two"
+    solved = np.unique(grp[counts.c > 0]).size
+    if solved < 2:
+        return f"{solved} group(s) solved a problem; pooling needs two"
     return None
 
 
