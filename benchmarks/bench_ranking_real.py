@@ -28,7 +28,10 @@ fit per file and seed, the ranked problems with the same subsamples): its hidden
 calibration and q intervals, on every run and on the runs a per-group ranking can fit; and the same
 with the ladder's covariates (``rank --joint --covariates params,train_tokens``). A run whose
 subsample has no success at all cannot be fitted per group (nothing tells the population's scale)
-and is counted apart.
+and is counted apart. Last, the pooled ranking ``rank --group-col`` gives by default on files whose
+groups share problems (difficulty.pooled: every probability and interval end the mean of the group's
+own ranking's and the joint model's; the joint's alone where the group solved nothing), scored as the
+joint arm is; its time per ranking is the two rankings' and the pooling's (the joint fit apart).
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
 
@@ -41,6 +44,7 @@ import pathlib
 import sys
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -85,11 +89,13 @@ def solved_within(N, C, c, m, k):
 
 
 def one_run(item, seed, models):
+    """Rows per problem and per model ranked, what each run did, and the default model's ranking itself
+    (None when it could not be fitted) for the pooled arm."""
     f, name, full = item
     sub = subsample_counts(full, M, np.random.default_rng(seed))
     truth_solve = solved_within(full.n, full.c, sub.c, M, K)
     rate = full.c / full.n
-    rows, runs = [], []
+    rows, runs, default = [], [], None
     for model, how in models:
         label = f"{model} ({how})"
         t0 = time.perf_counter()
@@ -100,6 +106,8 @@ def one_run(item, seed, models):
         except DifficultyError as e:
             runs.append(dict(file=f, group=name, seed=seed, model=label, fitted=False, reason=str(e)))
             continue
+        if (model, how) == (DEFAULT_MODEL, "posterior"):
+            default = r
         t = r.table
         runs.append(dict(file=f, group=name, seed=seed, model=label, fitted=True, seconds=time.perf_counter() - t0))
         rows.append(pd.DataFrame({
@@ -107,18 +115,22 @@ def one_run(item, seed, models):
             "p_hidden": t["p_solve_within_budget"].to_numpy(), "truth_solve": truth_solve,
             "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
             "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy()}))
-    return rows, runs
+    return rows, runs, default
 
 
-def joint_hidden(items, seeds, covariates=False):
+def joint_hidden(items, seeds, covariates=False, own=None):
     """The joint model over all groups of a file (``rank --joint``): one fit per file and seed to every
     cell subsampled to M attempts, the ranked groups' cells with the very subsample their per-group runs
     drew; P(solved within K) of the never-solved problems against the same truth. Rows per problem.
-    ``covariates``: the abilities regressed on the ladder's params and train_tokens (``--covariates``)."""
+    ``covariates``: the abilities regressed on the ladder's params and train_tokens (``--covariates``).
+    ``own``: {(file, group, seed): (the group's own default ranking, its seconds)}: then also the pooled ranking
+    (``rank --group-col``, difficulty.pooled.combine_rankings; the joint's alone where the group has no
+    ranking of its own), returned as a second frame of rows."""
     from difficulty.io import group_covariates
     from difficulty.joint import fit_joint
+    from difficulty.pooled import combine_rankings
 
-    rows = []
+    rows, pooled_rows = [], []
     for f in FILES:
         path = str(DATA / f"pythia_checkpoints_{f}_counts.csv")
         full = load_counts(path, group_col="model_nickname")
@@ -144,11 +156,28 @@ def joint_hidden(items, seeds, covariates=False):
                 secs = time.perf_counter() - t0
                 for name, (task, ts) in task_sub.items():
                     t1 = time.perf_counter()
-                    t = rank_problems(fit=fit, group=name, budget=K, question="hidden", level=0.9,
-                                      draws=100).table.set_index("problem")  # its p_in_band: q in [1/K, 0.2]
+                    rj = rank_problems(fit=fit, group=name, budget=K, question="hidden", level=0.9, draws=100)
+                    t = rj.table.set_index("problem")  # its p_in_band: q in [1/K, 0.2]
                     rank_secs = time.perf_counter() - t1
                     probs = np.asarray(task.problem, dtype=str)
                     rate = task.c / task.n
+                    own_r, own_secs = (None, 0.0) if own is None else own.get((f, name, seed), (None, 0.0))
+                    if own is not None:
+                        t1 = time.perf_counter()
+                        mask = rj.table["problem"].astype(str).isin(probs).to_numpy()  # the ranked problems
+                        tp = (combine_rankings(own_r.asking("hidden"), replace(rj, table=rj.table[mask]))
+                              if own_r is not None else rj).table
+                        pooled_secs = rank_secs + own_secs + time.perf_counter() - t1
+                        tp = tp.set_index(tp["problem"].astype(str))
+                        pooled_rows.append(pd.DataFrame({
+                            "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
+                            "fitted_alone": bool(ts.c.sum() > 0), "pooled": own_r is not None,
+                            "p_hidden": tp.loc[probs, "p_hidden_obtainable"].to_numpy(),
+                            "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
+                            "p_band": tp.loc[probs, "p_in_band"].to_numpy(),
+                            "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
+                            "q_low": tp.loc[probs, "q_low"].to_numpy(), "q_high": tp.loc[probs, "q_high"].to_numpy(),
+                            "seconds": secs, "rank_seconds": pooled_secs}))
                     rows.append(pd.DataFrame({
                         "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
                         "fitted_alone": bool(ts.c.sum() > 0),
@@ -157,7 +186,8 @@ def joint_hidden(items, seeds, covariates=False):
                         "p_band": t.loc[probs, "p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
                         "q_low": t.loc[probs, "q_low"].to_numpy(), "q_high": t.loc[probs, "q_high"].to_numpy(),
                         "seconds": secs, "rank_seconds": rank_secs}))
-    return pd.concat(rows, ignore_index=True)
+    d = pd.concat(rows, ignore_index=True)
+    return (d, pd.concat(pooled_rows, ignore_index=True)) if own is not None else d
 
 
 def summarise_joint(d):
@@ -279,15 +309,18 @@ def main():
         items = [it for f in FILES for it in [x for x in items if x[0] == f][: args.limit]]
     work = [(item, seed, models) for item in items for seed in range(args.seeds)]
     t0 = time.perf_counter()
-    frames, runs = [], []
+    frames, runs, own = [], [], {}
     if args.jobs > 1:
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:  # runs are independent
             done = pool.starmap(one_run, work)
     else:
         done = [one_run(*w) for w in work]
-    for rows, rr in done:
+    for (item, seed, _), (rows, rr, default) in zip(work, done):
         frames += rows
         runs += rr
+        if default is not None:
+            secs = next(x["seconds"] for x in rr if x["model"] == f"{DEFAULT_MODEL} (posterior)" and x["fitted"])
+            own[(item[0], item[1], seed)] = (default, secs)
     df, runs = pd.concat(frames, ignore_index=True), pd.DataFrame(runs)
     unfit = runs[~runs.fitted].drop_duplicates(["file", "group", "seed"])
     ranked = df.drop_duplicates(["file", "group"])
@@ -302,10 +335,14 @@ def main():
         z = df[(df.model == label) & (df.c == 0)]
         print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {label}")
         print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    pooled = None
     for cov, how in ([] if args.no_joint else [(False, "rank --joint"),
                                                 (True, "rank --joint --covariates params,train_tokens")]):
         t0 = time.perf_counter()
-        d = joint_hidden(items, args.seeds, cov)
+        d = joint_hidden(items, args.seeds, cov, own=None if cov or DEFAULT_MODEL not in args.models.split(",")
+                         else own)
+        if isinstance(d, tuple):
+            d, pooled = d
         fits = d.drop_duplicates(["file", "seed"]).seconds
         print(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
               f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems")
@@ -314,6 +351,16 @@ def main():
         print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {how}, runs a per-group "
               "ranking fits")
         print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        if not cov and pooled is not None:
+            print(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
+                  f"{DEFAULT_MODEL} ranking and the joint model's above, every probability and interval end averaged; "
+                  f"the joint's alone for a run whose subsample solved nothing "
+                  f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)")
+            print(summarise_joint(pooled).to_string(float_format=lambda v: f"{v:.3f}"))
+            z = pooled[(pooled.c == 0) & pooled.fitted_alone]
+            print(f"\nreliability, P(solved within {K:,}) for never-solved problems: pooled, runs a per-group "
+                  "ranking fits")
+            print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ _LAZY = {
     "fit_joint": ".joint",
     "JointFit": ".joint",
     "forecast_groups": ".pooled",
+    "rank_groups": ".pooled",
 }
 
 __all__ = ["EvalCounts", "DifficultyError", "load_counts", "pass_at_k", "pass_at_k_matrix",
            "estimate_pass_at_k", "PassAtK", "analyze", "Analysis", "plan_allocation",
-           "fit_joint", "JointFit", "forecast_groups"]
+           "fit_joint", "JointFit", "forecast_groups", "rank_groups"]
 
 
 def __getattr__(name):

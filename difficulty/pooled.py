@@ -17,6 +17,11 @@ benchmarks/bench_forecast_backtest.py measures it against each part and the log-
 Pooling is used when the groups share problems: at least POOL_MIN_GROUPS groups, at least
 POOL_MIN_SHARED of the rows on problems that two or more groups attempted, and two groups with a
 success. A group whose own forecast cannot be made (it solved nothing) gets the joint model's alone.
+
+Rankings (:func:`rank_groups`, ``difficulty rank --group-col``) are pooled the same way: every
+probability of a problem (in the band, solved within K) and each end of its interval for q is the mean
+of the group's own ranking's and the joint model's (:func:`combine_rankings`), and the list is ranked
+again on the means. benchmarks/bench_ranking_real.py measures its calibration against each part.
 """
 from __future__ import annotations
 
@@ -28,7 +33,12 @@ from .counts import EvalCounts
 from .errors import DifficultyError
 from .forecast import Forecast
 
-__all__ = ["pooling_blocked", "combine", "forecast_groups", "POOL_MIN_GROUPS", "POOL_MIN_SHARED"]
+__all__ = ["pooling_blocked", "combine", "forecast_groups", "combine_rankings", "rank_groups", "POOL_MIN_GROUPS",
+           "POOL_MIN_SHARED"]
+
+# the per-problem columns of a ranking that are pooled (each the weighted mean of the two rankings')
+RANK_COLUMNS = ("q_mean", "q_low", "q_high", "p_in_band", "p_hidden_obtainable", "p_solve_within_budget",
+                "p_solve_within_budget_low", "p_solve_within_budget_high", "p_never")
 
 POOL_MIN_GROUPS = 3
 POOL_MIN_SHARED = 0.5
@@ -132,6 +142,99 @@ def forecast_groups(counts: EvalCounts, k, level: float = 0.9, seed=0, pool: boo
                                  fit=fj.fit, selfcheck=fj.selfcheck, warnings=[*(fj.warnings or []), note])
         else:
             out[name] = combine(fc, fj)
+    return out
+
+
+def combine_rankings(own, joint, weight: float = 0.5):
+    """The pooled ranking of one group: every per-problem probability and interval end (RANK_COLUMNS
+    the two have) the weighted mean of ``own``'s (the group's own ranking) and ``joint``'s (a ranking from
+    the joint model, weight on it), ranked again on the pooled probability. Both ask the same question
+    with the same budget, band and level, of the same problems (matched by problem id) with the same counts."""
+    from .ranking import _ranked
+
+    if not 0.0 <= weight <= 1.0:
+        raise DifficultyError(f"the joint model's weight must be in [0, 1], got {weight}")
+    same = (own.question == joint.question and own.budget == joint.budget and own.level == joint.level
+            and own.q_band == joint.q_band and own.band == joint.band and own.confidence == joint.confidence
+            and own.top == joint.top)
+    if not same:
+        raise DifficultyError("pooled rankings combine two rankings of one question at the same budget, band, "
+                              "level, confidence and top")
+    a, b = own.table, joint.table
+    pa, pb = a["problem"].astype(str).to_numpy(), b["problem"].astype(str).to_numpy()
+    where = {p: i for i, p in enumerate(pb)}
+    if len(where) != len(pb) or len(pa) != len(pb) or any(p not in where for p in pa):
+        missing = next((p for p in pa if p not in where), None)
+        raise DifficultyError("pooled rankings need the same problems in both: " + (
+            f"problem {missing!r} is not in the joint model's ranking" if missing is not None else
+            f"{len(pa)} problems here, {len(pb)} ({len(where)} distinct) in the joint model's"))
+    idx = np.array([where[p] for p in pa], dtype=np.int64)
+    for col in ("n", "c"):
+        bad = np.flatnonzero(a[col].to_numpy() != b[col].to_numpy()[idx])
+        if bad.size:
+            raise DifficultyError(f"pooled rankings need the same counts: problem {pa[bad[0]]!r} has {col} = "
+                                  f"{a[col].iloc[bad[0]]} here and {b[col].iloc[idx[bad[0]]]} in the joint model's")
+    table = a[["problem", "n", "c"]].copy()
+    for col in RANK_COLUMNS:
+        if col in a.columns and col in b.columns:
+            table[col] = (1.0 - weight) * a[col].to_numpy(float) + weight * b[col].to_numpy(float)[idx]
+    info = {"own": own.fit_info, "joint": joint.fit_info, "weights": {"own": 1.0 - weight, "joint": weight}}
+    notes = "; ".join(f"{who}: {n}" for who, n in (("own", own.fit_note), ("joint", joint.fit_note)) if n)
+    posterior = (f"pooled: the mean of this group's {own.model} ranking ({own.posterior}, weight {1 - weight:.2f}) "
+                 f"and the joint model's ({joint.posterior}, weight {weight:.2f})")
+    return _ranked(table, own.question, own.budget, own.band, own.q_band, own.confidence, own.level, own.top,
+                   f"{own.model} + joint", posterior, notes, info)
+
+
+def rank_groups(counts: EvalCounts, budget: float = 1000, pool: bool | None = None, joint=None, seed=0,
+                level: float = 0.9, model: str | None = None, hyper: str = "full", covariates=None,
+                progress=None, parallel: dict | None = None, **options) -> dict:
+    """Every group's ranking (:func:`difficulty.ranking.rank_problems`), {group: RankedProblems}. ``pool``
+    None: pooled with the joint model's (:func:`combine_rankings`) when the groups share problems
+    (:func:`pooling_blocked`), each group's own otherwise; True: pooled, or an error saying why not; False:
+    each group's own. A group whose own ranking cannot be made (it solved nothing) gets the joint model's
+    alone, and says so. ``joint``: a JointFit of these counts (fitted here otherwise, with ``covariates``).
+    ``model``/``hyper``: the groups' own population model and posterior. ``options``: the question, band,
+    q_band, confidence, top, draws of rank_problems; ``parallel``: map_groups' options for the groups'
+    own rankings (``progress`` is passed to them when they run one after another)."""
+    from .parallel import map_groups
+    from .ranking import DEFAULT_MODEL, rank_problems
+
+    why = pooling_blocked(counts)
+    if pool and why:
+        raise DifficultyError(f"cannot pool the groups: {why}")
+    pool = why is None if pool is None else bool(pool)
+    parts = counts.groups()
+    parallel = dict(parallel or {"jobs": 1})
+    serial = parallel.get("jobs") == 1 or parallel.get("backend") == "sequential"
+    common = dict(budget=budget, seed=seed, level=level, **options)
+
+    def own(sub):
+        try:
+            return rank_problems(sub, model=model or DEFAULT_MODEL, hyper=hyper,
+                                 progress=progress if serial else None, **common)
+        except DifficultyError as e:
+            if not pool:
+                raise
+            return e  # a group without a fit of its own: the joint model's ranking alone
+
+    mine = dict(zip(parts, map_groups(_call, [(own, sub) for sub in parts.values()], **parallel)))
+    if not pool:
+        return mine
+    if joint is None:
+        from .joint import fit_joint
+
+        joint = fit_joint(counts, covariates=covariates, level=level, seed=seed, check=False)  # rankings use no band
+    out = {}
+    for name, r in mine.items():
+        rj = rank_problems(fit=joint, group=name, **common)
+        if isinstance(r, DifficultyError):
+            note = f"this group's own ranking could not be made ({r}): the joint model's alone"
+            rj.note = f"{rj.note}; {note}" if rj.note else note
+            rj.fit_note = f"{rj.fit_note}; {note}" if rj.fit_note else note
+            out[name] = rj
+        else:
+            out[name] = combine_rankings(r, rj)
     return out
 
 

@@ -116,11 +116,12 @@ def _grids(counts: EvalCounts):
     return k_fc, np.logspace(min(-4.0, math.log10(0.1 / float(counts.n.max()))), 1.3, 120)
 
 
-def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks, own=None):
+def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigma, ks, own=None, own_ranked=None):
     """The group's results from a joint fit over groups: forecast at ``k_fc`` (and, with ``own``, the
     group's own forecast at ``k_fc``, the two pooled: difficulty.pooled), density on ``sigma`` with
     read-offs (mass with q in hard_band(budget), <p^K> at ``ks``), the ranking by P(solved within the
-    budget) in the band, and the problems never solved here most likely solved within the budget.
+    budget) in the band (with ``own_ranked``, the group's own ranking, the two pooled; the joint's alone
+    under "ranking_joint"), and the problems never solved here most likely solved within the budget.
     Returns (data, the band ranking)."""
     from .inversion import hard_band
     from .ranking import rank_problems
@@ -145,6 +146,12 @@ def joint_part(name, counts: EvalCounts, joint, opts: SummaryOptions, k_fc, sigm
         from .pooled import combine
 
         data["forecast_pooled"] = combine(own, fj).to_dict()
+    if own_ranked is not None:
+        from .pooled import combine_rankings
+
+        data["ranking_joint"] = data.pop("ranking")
+        ranked = combine_rankings(own_ranked, ranked)
+        data["ranking"] = {k: v for k, v in ranked.to_dict().items() if k != "problems"}
     return data, ranked
 
 
@@ -278,7 +285,7 @@ def summarize_group(name, counts: EvalCounts, opts: SummaryOptions, truth=None, 
     out["ranking"] = {k: v for k, v in ranked.to_dict().items() if k != "problems"}
     if joint is not None:
         out["ranking_per_group"] = out["ranking"]
-        out["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, ks, own=fc_checked)
+        out["joint"], ranked = joint_part(name, counts, joint, opts, k_fc, sig, ks, own=fc_checked, own_ranked=ranked)
         out["ranking"] = out["joint"].pop("ranking")
 
     stage(7)

@@ -459,7 +459,12 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
         assert pooled["method"] == "pooled"
         for key in ("pass_at_k", "low", "high"):
             assert pooled[key] == [0.5 * a + 0.5 * b for a, b in zip(own[key], fc[key])]
-        assert d["ranking"]["model"] == "joint" and d["ranking_per_group"]["model"] == d["forecast"]["model"]
+        # the ranking pooled as `difficulty rank --group-col` gives it: each probability the mean of the group's
+        # own ranking's and the joint model's (both kept)
+        own_r, joint_r = d["ranking_per_group"], d["joint"]["ranking_joint"]
+        assert own_r["model"] == d["forecast"]["model"] and joint_r["model"] == "joint"
+        assert d["ranking"]["model"] == f"{own_r['model']} + joint"
+        assert d["ranking"]["posterior"].startswith("pooled: the mean of this group's")
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
     # the figures draw the joint beside the per-group results and say so
     import matplotlib.pyplot as plt
@@ -478,7 +483,7 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
     staging._draw(str(tmp_path), "m1", res["m1"])
     assert any(t.startswith("joint model over 3 groups, 90% band") for t in drawn["passk"][1])
     assert any(t.startswith("joint model over 3 groups") and "never solvable" in t for t in drawn["density"][1])
-    assert drawn["ranking"][0] == "ranking: m1 (joint model over 3 groups)"
+    assert drawn["ranking"][0] == "ranking: m1 (pooled with the joint model over 3 groups)"
     # a group no per-group model fits: the joint's figures, and the report shows them
     drawn.clear()
     made = staging._draw(str(tmp_path), "m0", res["m0"])

@@ -122,3 +122,124 @@ def test_cli_pools_by_default_where_groups_share_problems(tmp_path):
         assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, r.stderr
     r = _cli("forecast", path, "--k", "100", "--pool")
     assert r.returncode == 2 and "no --group-col" in r.stderr
+
+
+# ---- rankings -------------------------------------------------------------------------------------------------
+
+
+def _ranking(problems, n, c, cols, question="learnable", budget=1000.0):
+    """A RankedProblems over the given per-problem columns (as rank_problems' tables have them)."""
+    from difficulty.ranking import _ranked, default_q_band, q_to_band
+
+    table = pd.DataFrame({"problem": problems, "n": n, "c": c, **cols})
+    qb = default_q_band(budget)
+    return _ranked(table, question, budget, q_to_band(qb, budget) if question == "learnable" else None,
+                   qb if question == "learnable" else None, 0.5, 0.9, None, "m", "posterior", "", {})
+
+
+def test_combine_rankings_averages_every_column_exactly_and_ranks_again():
+    """Each probability and interval end is the weighted mean of the two rankings' (exact fractions), the
+    problems matched by id whatever their order; the list is ranked on the pooled probability with
+    expected_in_top its running sum; different questions, problems or counts are refused."""
+    from difficulty.pooled import RANK_COLUMNS, combine_rankings
+
+    cols = ("q_mean", "q_low", "q_high", "p_in_band", "p_hidden_obtainable", "p_solve_within_budget",
+            "p_solve_within_budget_low", "p_solve_within_budget_high")
+    a_vals = {k: [0.125, 0.5, 0.75, 0.0625] for k in cols}
+    b_vals = {k: [0.875, 0.25, 0.0, 0.5] for k in cols}  # for problems d, c, b, a (reversed order)
+    own = _ranking(["a", "b", "c", "d"], [10, 10, 10, 10], [0, 1, 2, 0], a_vals)
+    joint = _ranking(["d", "c", "b", "a"], [10, 10, 10, 10], [0, 2, 1, 0], b_vals)
+    joint.model = "joint"
+    for w in (0.5, 0.25):
+        out = combine_rankings(own, joint, weight=w)
+        W = Fraction(w)
+        t = out.table
+        assert t["problem"].tolist() == ["a", "b", "c", "d"]
+        for k in cols:
+            ref = [float((1 - W) * Fraction(x) + W * Fraction(y)) for x, y in zip(a_vals[k], b_vals[k][::-1])]
+            assert t[k].tolist() == ref, k
+        assert "p_never" not in t.columns and set(cols) <= set(RANK_COLUMNS)
+        order = t.sort_values("rank")
+        p = order["probability"].to_numpy()
+        assert np.all(np.diff(p) <= 0) and order["probability"].tolist() == order["p_in_band"].tolist()
+        np.testing.assert_array_equal(order["expected_in_top"].to_numpy(), np.cumsum(p))
+        assert out.model == "m + joint" and out.fit_info["weights"] == {"own": 1 - w, "joint": w}
+        assert list(t["selected"]) == list(t["probability"] >= 0.5)
+    hidden = combine_rankings(own.asking("hidden"), joint.asking("hidden"))
+    assert hidden.question == "hidden" and hidden.table["probability"].tolist() == hidden.table[
+        "p_hidden_obtainable"].tolist()
+    with pytest.raises(DifficultyError, match="one question"):
+        combine_rankings(own, joint.asking("hidden"))
+    with pytest.raises(DifficultyError, match="problem 'd' is not in"):
+        combine_rankings(own, _ranking(["e", "c", "b", "a"], [10] * 4, [0, 2, 1, 0], b_vals))
+    with pytest.raises(DifficultyError, match="problem 'a' is not in"):
+        combine_rankings(own, _ranking(["d", "c", "b"], [10] * 3, [0, 2, 1], {k: v[:3] for k, v in b_vals.items()}))
+    with pytest.raises(DifficultyError, match="4 problems here, 5 "):  # the joint's has one more
+        combine_rankings(own, _ranking(["d", "c", "b", "a", "e"], [10] * 5, [0, 2, 1, 0, 0],
+                                       {k: v + [0.5] for k, v in b_vals.items()}))
+    with pytest.raises(DifficultyError, match="problem 'b' has c = 1 here and 2"):
+        combine_rankings(own, _ranking(["d", "c", "b", "a"], [10] * 4, [0, 2, 2, 0], b_vals))
+    with pytest.raises(DifficultyError, match="weight must be in"):
+        combine_rankings(own, joint, weight=-0.1)
+
+
+def test_rank_groups_is_each_groups_own_and_the_joint_combined():
+    """The pooled ranking of every group equals combine_rankings() of the group's default ranking and the
+    joint fit's made separately; pool=False gives each group's own; a group that solved nothing gets the
+    joint model's alone, saying so."""
+    from difficulty.pooled import combine_rankings, rank_groups
+    from difficulty.ranking import rank_problems
+
+    counts, _ = _simulate(J=4, NI=30, n=60, seed=3)
+    c = np.where(counts.group == "m0", 0, counts.c)
+    counts = EvalCounts(counts.n, c, problem=counts.problem, group=counts.group)
+    out = rank_groups(counts, budget=5000, question="hidden", seed=0)
+    joint = fit_joint(counts, seed=0, check=False)
+    assert set(out) == {"m0", "m1", "m2", "m3"}
+    for name in ("m1", "m2", "m3"):
+        ref = combine_rankings(rank_problems(counts.groups()[name], budget=5000, question="hidden", seed=0),
+                               rank_problems(fit=joint, group=name, budget=5000, question="hidden", seed=0))
+        pd.testing.assert_frame_equal(out[name].table, ref.table)
+        assert out[name].model.endswith(" + joint") and out[name].question == "hidden"
+    j0 = rank_problems(fit=joint, group="m0", budget=5000, question="hidden")
+    pd.testing.assert_frame_equal(out["m0"].table, j0.table)
+    assert out["m0"].model == "joint" and "joint model's alone" in out["m0"].note
+    with pytest.raises(DifficultyError, match="no problem was ever solved"):
+        rank_groups(counts, budget=5000, pool=False)  # m0 has no ranking of its own
+    c1 = counts.c + (counts.group == "m0")
+    alone = rank_groups(EvalCounts(counts.n, c1, problem=counts.problem, group=counts.group), budget=5000, pool=False)
+    assert {r.model for r in alone.values()} == {rank_problems(counts.groups()["m1"], budget=5000).model}
+    with pytest.raises(DifficultyError, match="cannot pool the groups: the data have no groups"):
+        rank_groups(EvalCounts(counts.n[:30], counts.c[:30]), pool=True)
+
+
+def test_cli_rank_pools_by_default_where_groups_share_problems(tmp_path):
+    from difficulty.pooled import rank_groups
+
+    counts, _ = _simulate(J=4, NI=25, n=80, seed=5)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"model": counts.group, "problem": counts.problem, "n": counts.n, "c": counts.c}).to_csv(path,
+                                                                                                        index=False)
+    args = ["rank", path, "--group-col", "model", "--budget", "2000", "--json", "--quiet"]
+    r = _cli(*args)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)["groups"]
+    lib = rank_groups(counts, budget=2000, seed=0)
+    for name, g in out.items():
+        assert g["model"].endswith(" + joint") and g["posterior"].startswith("pooled")
+        want = lib[name].ranked
+        assert [p["problem"] for p in g["problems"]] == want["problem"].tolist()
+        assert [p["probability"] for p in g["problems"]] == want["probability"].tolist()
+    r = _cli(*args[:-2])
+    assert r.returncode == 0 and r.stdout.count("pooled: the mean of this group's") == 4, r.stderr
+    r = _cli(*args, "--no-pool")
+    assert r.returncode == 0, r.stderr
+    assert not any(g["model"].endswith("joint") for g in json.loads(r.stdout)["groups"].values())
+    r = _cli(*args, "--model", "beta")  # another population model named: each group's own, not pooled
+    assert r.returncode == 0 and {g["model"] for g in json.loads(r.stdout)["groups"].values()} == {"beta"}
+    for extra, msg in ((["--pool", "--model", "beta"], "--model named"), (["--pool", "--joint"], "--joint ranks"),
+                       (["--pool", "--posterior", "laplace"], "--posterior named")):
+        r = _cli(*args, *extra)
+        assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr, r.stderr
+    r = _cli("rank", path, "--pool")
+    assert r.returncode == 2 and "no --group-col" in r.stderr

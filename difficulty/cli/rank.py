@@ -1,6 +1,7 @@
 """``difficulty rank``: problems ranked for fine-tuning, with calibrated probabilities, for export."""
 from __future__ import annotations
 
+import argparse
 import os
 
 from ..errors import DifficultyError
@@ -9,6 +10,7 @@ from .common import (
     add_data_args,
     add_force,
     add_joint,
+    add_parallel,
     add_quiet,
     budget,
     check_joint,
@@ -17,6 +19,7 @@ from .common import (
     joint_fit,
     level,
     load,
+    parallel_options,
     print_json,
     whole,
 )
@@ -41,7 +44,10 @@ def _description():
             "truly in the band among the top n; problems whose probability reaches --confidence are marked "
             "selected, and when none does the output says why. For a problem never solved in N attempts the "
             "counts say only that q is below about 3/N: whether it lies above 1/K rests on the population model "
-            f"(default {DEFAULT_MODEL}; see the README for how it is chosen and how well it is calibrated).")
+            f"(default {DEFAULT_MODEL}; see the README for how it is chosen and how well it is calibrated).\n\n"
+            "With --group-col on groups that share problems (several models on one benchmark), each group's "
+            "ranking is pooled with the joint model's over all groups (--joint): every probability and interval "
+            "end the mean of the two, ranked again (--no-pool: each group alone).")
 
 
 def add_parser(subparsers) -> None:
@@ -70,9 +76,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", help="write the ranked list: .csv or .jsonl (one problem per line)")
     add_force(p)
     add_joint(p, "each group's probabilities")
+    p.add_argument("--pool", action=argparse.BooleanOptionalAction, default=None,
+                   help="each group's ranking pooled with the joint model's (probabilities and interval ends "
+                        "averaged); default: on when the groups share problems (3 or more groups, half the rows on "
+                        "problems two groups attempted) and neither --model nor --posterior is named")
     p.add_argument("--seed", type=whole(0), default=0)
     p.add_argument("--json", action="store_true")
     add_quiet(p)
+    add_parallel(p)
     p.set_defaults(run=run)
 
 
@@ -106,6 +117,12 @@ def run(args) -> int:
     if args.joint and args.posterior == "sample":
         raise DifficultyError("--joint carries the joint posterior's Laplace draws; --posterior sample is for a "
                               "per-group fit")
+    named = [o for o, v in (("--model", args.model), ("--posterior", args.posterior)) if v is not None]
+    if args.pool and args.joint:
+        raise DifficultyError("--joint ranks from the joint model alone; --pool pools it with each group's own ranking")
+    if args.pool and (named or not args.group_col):
+        why = f"{', '.join(named)} named" if named else "no --group-col"
+        raise DifficultyError(f"--pool pools each group's default ranking with the joint model's: {why}")
     band = band_arg(args.band) if args.band is not None else None
     q_band = band_arg(args.q_band, "--q-band", low_open=False) if args.q_band is not None else None
     if band is not None and q_band is not None:
@@ -131,15 +148,19 @@ def run(args) -> int:
     progress = make_progress(args.quiet)
     common = dict(budget=args.budget, band=band, q_band=q_band, question=args.question, confidence=args.confidence,
                   level=args.level, top=args.top, seed=args.seed)
+    hyper = "laplace" if args.posterior == "laplace" else "full"
     if args.joint:
         joint = joint_fit(args, counts, check=False)  # rankings use no forecast band
-        jobs = [(name, dict(fit=joint, group=name)) for name in joint.groups]
+        done = [(name, rank_problems(fit=joint, group=name, **common)) for name in joint.groups]
+    elif args.group_col and args.pool is not False and not named:
+        from ..pooled import rank_groups
+
+        done = rank_groups(counts, pool=args.pool, model=model, hyper=hyper, progress=progress,
+                           parallel=parallel_options(args), **common).items()
     else:
-        hyper = "laplace" if args.posterior == "laplace" else "full"
-        jobs = [(name, dict(counts=sub, model=model, hyper=hyper, progress=progress))
+        done = [(name, rank_problems(sub, model=model, hyper=hyper, progress=progress, **common))
                 for name, sub in (counts.groups().items() if args.group_col else [("", counts)])]
-    for name, how in jobs:
-        r = rank_problems(**how, **common)
+    for name, r in done:
         t = r.ranked
         if args.top is not None:
             t = t.head(args.top)

@@ -170,7 +170,13 @@ def _density(g, figures):
 
 def _ranking(g, figures):
     r = g["ranking"]
-    by = ("the joint model's posterior" if r["model"] == "joint" else f"the {r['model']} posterior")
+    if r["model"] == "joint":
+        by = "the joint model's posterior"
+    elif r["model"].endswith(" + joint"):
+        by = (f"this group's {r['model'][:-len(' + joint')]} posterior and the joint model's, pooled (each "
+              "problem's probability the mean of the two)")
+    else:
+        by = f"the {r['model']} posterior"
     L = ["### Difficult but obtainable", "",
          f"{r['n_selected']} problems selected: P(solved within {r['budget']:g} attempts) in "
          f"[{r['band'][0]:g}, {r['band'][1]:g}] with probability >= {r['confidence']:g} under {by}; "
@@ -180,6 +186,10 @@ def _ranking(g, figures):
     if own is not None:
         L[-1] += (f" From this group's counts alone ({own['model']} posterior): {own['n_selected']} selected, "
                   f"{_num(own['expected_obtainable_selected'], '.1f')} expected truly in the band.")
+    alone = (g.get("joint") or {}).get("ranking_joint")
+    if alone is not None:
+        L[-1] += (f" From the joint model alone: {alone['n_selected']} selected, "
+                  f"{_num(alone['expected_obtainable_selected'], '.1f')} expected truly in the band.")
     L.append("")
     images = _images(figures, ("ranking", "ranking"))
     return L + ([images, ""] if images else [])

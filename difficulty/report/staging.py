@@ -122,7 +122,10 @@ def _draw(folder, tag, summary) -> dict:
         figures.plot_cost(path("cost"), c["cost"], d["cost_plan"], f"coverage vs cost: {name}")
     if summary.ranked is not None:
         r = d["ranking"]
-        by = f" (joint model over {joint['groups']} groups)" if joint is not None else ""
+        by = ""
+        if joint is not None:
+            pooled = r["model"].endswith(" + joint")
+            by = f" ({'pooled with the ' if pooled else ''}joint model over {joint['groups']} groups)"
         figures.plot_ranking(path("ranking"), summary.ranked, r["band"], r["budget"], f"ranking: {name}{by}")
     return out
 
