@@ -157,35 +157,30 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                 for name, (task, ts) in task_sub.items():
                     t1 = time.perf_counter()
                     rj = rank_problems(fit=fit, group=name, budget=K, question="hidden", level=0.9, draws=100)
-                    t = rj.table.set_index("problem")  # its p_in_band: q in [1/K, 0.2]
-                    rank_secs = time.perf_counter() - t1
+                    rank_secs = time.perf_counter() - t1  # its p_in_band: q in [1/K, 0.2]
                     probs = np.asarray(task.problem, dtype=str)
-                    rate = task.c / task.n
-                    own_r, own_secs = (None, 0.0) if own is None else own.get((f, name, seed), (None, 0.0))
+
+                    def frame(table, seconds, **extra):
+                        t = table.set_index(table["problem"].astype(str)).loc[probs]
+                        rate = task.c / task.n
+                        return pd.DataFrame({
+                            "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
+                            "fitted_alone": bool(ts.c.sum() > 0), **extra,
+                            "p_hidden": t["p_hidden_obtainable"].to_numpy(),
+                            "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
+                            "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
+                            "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy(),
+                            "seconds": secs, "rank_seconds": seconds})
+
+                    rows.append(frame(rj.table, rank_secs))
                     if own is not None:
+                        own_r, own_secs = own.get((f, name, seed), (None, 0.0))
                         t1 = time.perf_counter()
                         mask = rj.table["problem"].astype(str).isin(probs).to_numpy()  # the ranked problems
                         tp = (combine_rankings(own_r.asking("hidden"), replace(rj, table=rj.table[mask]))
                               if own_r is not None else rj).table
-                        pooled_secs = rank_secs + own_secs + time.perf_counter() - t1
-                        tp = tp.set_index(tp["problem"].astype(str))
-                        pooled_rows.append(pd.DataFrame({
-                            "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
-                            "fitted_alone": bool(ts.c.sum() > 0), "pooled": own_r is not None,
-                            "p_hidden": tp.loc[probs, "p_hidden_obtainable"].to_numpy(),
-                            "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
-                            "p_band": tp.loc[probs, "p_in_band"].to_numpy(),
-                            "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
-                            "q_low": tp.loc[probs, "q_low"].to_numpy(), "q_high": tp.loc[probs, "q_high"].to_numpy(),
-                            "seconds": secs, "rank_seconds": pooled_secs}))
-                    rows.append(pd.DataFrame({
-                        "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
-                        "fitted_alone": bool(ts.c.sum() > 0),
-                        "p_hidden": t.loc[probs, "p_hidden_obtainable"].to_numpy(),
-                        "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
-                        "p_band": t.loc[probs, "p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
-                        "q_low": t.loc[probs, "q_low"].to_numpy(), "q_high": t.loc[probs, "q_high"].to_numpy(),
-                        "seconds": secs, "rank_seconds": rank_secs}))
+                        pooled_rows.append(frame(tp, rank_secs + own_secs + time.perf_counter() - t1,
+                                                 pooled=own_r is not None))
     d = pd.concat(rows, ignore_index=True)
     return (d, pd.concat(pooled_rows, ignore_index=True)) if own is not None else d
 
@@ -344,24 +339,23 @@ def main():
         if isinstance(d, tuple):
             d, pooled = d
         fits = d.drop_duplicates(["file", "seed"]).seconds
-        print(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
-              f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems")
-        print(summarise_joint(d).to_string(float_format=lambda v: f"{v:.3f}"))
-        z = d[(d.c == 0) & d.fitted_alone]
-        print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {how}, runs a per-group "
-              "ranking fits")
-        print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        _print_arm(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
+                   f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems",
+                   d, how)
         if not cov and pooled is not None:
-            print(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
-                  f"{DEFAULT_MODEL} ranking and the joint model's above, every probability and interval end averaged; "
-                  f"the joint's alone for a run whose subsample solved nothing "
-                  f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)")
-            print(summarise_joint(pooled).to_string(float_format=lambda v: f"{v:.3f}"))
-            z = pooled[(pooled.c == 0) & pooled.fitted_alone]
-            print(f"\nreliability, P(solved within {K:,}) for never-solved problems: pooled, runs a per-group "
-                  "ranking fits")
-            print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            _print_arm(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
+                       f"{DEFAULT_MODEL} ranking and the joint model's above, every probability and interval end "
+                       f"averaged; the joint's alone for a run whose subsample solved nothing "
+                       f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)",
+                       pooled, "pooled")
 
+
+def _print_arm(title, d, how):
+    print(title)
+    print(summarise_joint(d).to_string(float_format=lambda v: f"{v:.3f}"))
+    z = d[(d.c == 0) & d.fitted_alone]
+    print(f"\nreliability, P(solved within {K:,}) for never-solved problems: {how}, runs a per-group ranking fits")
+    print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 if __name__ == "__main__":
     main()
