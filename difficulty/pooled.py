@@ -230,8 +230,8 @@ def rank_groups(counts: EvalCounts, budget: float = 1000, pool: bool | None = No
         rj = rank_problems(fit=joint, group=name, **common)
         if isinstance(r, DifficultyError):
             note = f"this group's own ranking could not be made ({r}): the joint model's alone"
-            rj.note = f"{rj.note}; {note}" if rj.note else note
-            rj.fit_note = f"{rj.fit_note}; {note}" if rj.fit_note else note
+            rj.note = f"{note}; {rj.note}" if rj.note else note  # the reason first, then what the ranking says
+            rj.fit_note = f"{note}; {rj.fit_note}" if rj.fit_note else note
             out[name] = rj
         else:
             out[name] = combine_rankings(r, rj)
