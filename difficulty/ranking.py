@@ -288,16 +288,20 @@ def _empty_note(question, prob, table, confidence, q_band, budget) -> str:
         return "every problem was solved at least once: none is hidden"
     if not np.isfinite(prob).any():
         return "no probability could be evaluated"
-    best = int(np.nanargmax(prob))
+    best = int(np.argmin(table["rank"].to_numpy()))  # the list's first (ties: the harder problem first)
     n, c = int(table["n"].iloc[best]), int(table["c"].iloc[best])
     head = (f"no problem reaches probability {confidence:g}; the most probable, {table['problem'].iloc[best]!r} "
             f"(c = {c} of N = {n}), has {prob[best]:.3g}")
     if question == "hidden" or (zero.any() and q_band[0] > 0
                                 and np.nanmax(prob[zero]) >= np.nanmax(prob[~zero], initial=0)):
-        n0 = int(table["n"][zero].max())
         edge = q_band[0] if question != "hidden" else 1 / budget
-        why = (f": a problem never solved in N = {n0} attempts has q below about {3 / n0:.2g}, and whether "
-               f"q >= {edge:.3g} rests on the population model below 1/N, which the counts cannot settle")
+        if zero[best]:  # the most probable is itself never solved: its own N
+            said = f"never solved in its N = {n} attempts, its q is below about {3 / n:.2g}"
+        else:
+            n0 = int(table["n"][zero].max())
+            said = f"a problem never solved (N up to {n0} here) has q below about 3/N"
+        why = (f": {said}, and whether q >= {edge:.3g} rests on the population model below 1/N, which the "
+               "counts cannot settle")
     elif (table["n"].to_numpy() < 3 / max(q_band[1] - q_band[0], 1e-300)).all():
         why = f": with N <= {int(table['n'].max())} attempts the counts cannot place q within a band this narrow"
     else:

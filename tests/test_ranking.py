@@ -195,6 +195,10 @@ def test_the_selection_says_why_it_is_empty_and_top_limits_it(zi_beta_post):
     sim, post = zi_beta_post
     r = rank_problems(fit=post, budget=10, question="hidden", confidence=0.99, draws=20)
     assert r.n_selected == 0 and "no problem reaches probability 0.99" in r.note and "1/N" in r.note
+    # the most probable never-solved problem is spoken of with its own N (3/N: the rule of three)
+    best = r.ranked.iloc[0]
+    assert best["c"] == 0 and f"(c = 0 of N = {best['n']})" in r.note
+    assert f"never solved in its N = {best['n']} attempts, its q is below about {3 / best['n']:.2g}" in r.note
     solved = rank_problems(EvalCounts([20, 20, 20], [1, 5, 9]), model="beta", question="hidden", hyper="laplace")
     assert solved.n_selected == 0 and "none is hidden" in solved.note
     top = rank_problems(fit=post, budget=1000, confidence=0.5, top=5, draws=20)
