@@ -95,10 +95,7 @@ def forecast_groups(counts: EvalCounts, k, level: float = 0.9, seed=0, pool: boo
     from .parallel import map_groups
 
     k = _check_k(k)
-    why = pooling_blocked(counts)
-    if pool and why:
-        raise DifficultyError(f"cannot pool the groups: {why}")
-    pool = why is None if pool is None else bool(pool)
+    pool = _pooling(counts, pool)
     parts = counts.groups()
 
     def own(sub):
@@ -200,10 +197,7 @@ def rank_groups(counts: EvalCounts, budget: float = 1000, pool: bool | None = No
     from .parallel import map_groups
     from .ranking import DEFAULT_MODEL, rank_problems
 
-    why = pooling_blocked(counts)
-    if pool and why:
-        raise DifficultyError(f"cannot pool the groups: {why}")
-    pool = why is None if pool is None else bool(pool)
+    pool = _pooling(counts, pool)
     parts = counts.groups()
     parallel = dict(parallel or {"jobs": 1})
     serial = parallel.get("jobs") == 1 or parallel.get("backend") == "sequential"
@@ -218,16 +212,25 @@ def rank_groups(counts: EvalCounts, budget: float = 1000, pool: bool | None = No
                 raise
             return e  # a group without a fit of its own: the joint model's ranking alone
 
-    mine = dict(zip(parts, map_groups(_call, [(own, sub) for sub in parts.values()], **parallel)))
-    if not pool:
-        return mine
-    if joint is None:
+    def fit(data):
         from .joint import fit_joint
 
-        joint = fit_joint(counts, covariates=covariates, level=level, seed=seed, check=False)  # rankings use no band
+        return fit_joint(data, covariates=covariates, level=level, seed=seed, check=False)  # rankings use no band
+
+    # the joint fit (the longest job) first, beside the groups' own rankings
+    jobs = ([] if joint is not None or not pool else [(fit, counts)]) + [(own, sub) for sub in parts.values()]
+    done = map_groups(_call, jobs, **parallel)
+    if joint is None and pool:
+        joint, done = done[0], done[1:]
+    mine = dict(zip(parts, done))
+    if not pool:
+        return mine
+
+    def from_joint(name):
+        return rank_problems(fit=joint, group=name, **common)
+
     out = {}
-    for name, r in mine.items():
-        rj = rank_problems(fit=joint, group=name, **common)
+    for (name, r), rj in zip(mine.items(), map_groups(from_joint, [(name,) for name in parts], **parallel)):
         if isinstance(r, DifficultyError):
             note = f"this group's own ranking could not be made ({r}): the joint model's alone"
             rj.note = f"{note}; {rj.note}" if rj.note else note  # the reason first, then what the ranking says
@@ -236,6 +239,15 @@ def rank_groups(counts: EvalCounts, budget: float = 1000, pool: bool | None = No
         else:
             out[name] = combine_rankings(r, rj)
     return out
+
+
+def _pooling(counts: EvalCounts, pool: bool | None) -> bool:
+    """Whether to pool: ``pool`` None, when :func:`pooling_blocked` says nothing; True, or an error saying
+    why the groups cannot be pooled; False: not."""
+    why = pooling_blocked(counts)
+    if pool and why:
+        raise DifficultyError(f"cannot pool the groups: {why}")
+    return why is None if pool is None else bool(pool)
 
 
 def _call(fn, *args):
