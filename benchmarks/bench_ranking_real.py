@@ -29,9 +29,10 @@ calibration and q intervals, on every run and on the runs a per-group ranking ca
 with the ladder's covariates (``rank --joint --covariates params,train_tokens``). A run whose
 subsample has no success at all cannot be fitted per group (nothing tells the population's scale)
 and is counted apart. Last, the pooled ranking ``rank --group-col`` gives by default on files whose
-groups share problems (difficulty.pooled: every probability and interval end the mean of the group's
-own ranking's and the joint model's; the joint's alone where the group solved nothing), scored as the
-joint arm is; its time per ranking is the two rankings' and the pooling's (the joint fit apart).
+groups share problems (difficulty.pooled: the group's own ranking and the joint model's, their rates of
+success averaged; the joint's alone where the group solved nothing), scored as the joint arm is; its
+time per ranking is the two rankings' and the pooling's (the joint fit apart); and as its baseline the
+same two rankings with every probability and interval end averaged as such (the pooling before).
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
 
@@ -130,7 +131,7 @@ def joint_hidden(items, seeds, covariates=False, own=None):
     from difficulty.joint import fit_joint
     from difficulty.pooled import combine_rankings
 
-    rows, pooled_rows = [], []
+    rows, pooled_rows, mean_rows = [], [], []
     for f in FILES:
         path = str(DATA / f"pythia_checkpoints_{f}_counts.csv")
         full = load_counts(path, group_col="model_nickname")
@@ -181,8 +182,23 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                               if own_r is not None else rj).table
                         pooled_rows.append(frame(tp, rank_secs + own_secs + time.perf_counter() - t1,
                                                  pooled=own_r is not None))
+                        tm = averaged(own_r.table, rj.table) if own_r is not None else rj.table
+                        mean_rows.append(frame(tm, rank_secs + own_secs, pooled=own_r is not None))
     d = pd.concat(rows, ignore_index=True)
-    return (d, pd.concat(pooled_rows, ignore_index=True)) if own is not None else d
+    if own is None:
+        return d
+    return d, pd.concat(pooled_rows, ignore_index=True), pd.concat(mean_rows, ignore_index=True)
+
+
+def averaged(own_table, joint_table):
+    """The pooling before the rates (the baseline): every probability and interval end the plain mean of the
+    group's own ranking's and the joint model's, problems matched by id."""
+    ids = own_table["problem"].astype(str)
+    j = joint_table.set_index(joint_table["problem"].astype(str)).loc[ids]
+    t = own_table.copy()
+    for col in ("p_hidden_obtainable", "p_in_band", "q_low", "q_high"):
+        t[col] = 0.5 * (own_table[col].to_numpy(float) + j[col].to_numpy(float))
+    return t
 
 
 def summarise_joint(d):
@@ -337,17 +353,20 @@ def main():
         d = joint_hidden(items, args.seeds, cov, own=None if cov or DEFAULT_MODEL not in args.models.split(",")
                          else own)
         if isinstance(d, tuple):
-            d, pooled = d
+            d, pooled, averaged_pool = d
         fits = d.drop_duplicates(["file", "seed"]).seconds
         _print_arm(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
                    f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems",
                    d, how)
         if not cov and pooled is not None:
             _print_arm(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
-                       f"{DEFAULT_MODEL} ranking and the joint model's above, every probability and interval end "
-                       f"averaged; the joint's alone for a run whose subsample solved nothing "
+                       f"{DEFAULT_MODEL} ranking and the joint model's above, their rates of success averaged "
+                       f"(q and its interval, P(solved within K)), P(q in the band) their mean; the joint's alone "
+                       f"for a run whose subsample solved nothing "
                        f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)",
                        pooled, "pooled")
+            _print_arm("\nbaseline, the pooling before: every probability and interval end the plain mean of the "
+                       "two (the same rankings)", averaged_pool, "pooled as probabilities")
 
 
 def _print_arm(title, d, how):

@@ -459,12 +459,12 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
         assert pooled["method"] == "pooled"
         for key in ("pass_at_k", "low", "high"):
             assert pooled[key] == [0.5 * a + 0.5 * b for a, b in zip(own[key], fc[key])]
-        # the ranking pooled as `difficulty rank --group-col` gives it: each probability the mean of the group's
-        # own ranking's and the joint model's (both kept)
+        # the ranking pooled as `difficulty rank --group-col` gives it: the group's
+        # own ranking and the joint model's, their rates averaged (both kept)
         own_r, joint_r = d["ranking_per_group"], d["joint"]["ranking_joint"]
         assert own_r["model"] == d["forecast"]["model"] and joint_r["model"] == "joint"
         assert d["ranking"]["model"] == f"{own_r['model']} + joint"
-        assert d["ranking"]["posterior"].startswith("pooled: the mean of this group's")
+        assert d["ranking"]["posterior"].startswith("pooled: this group's")
         assert res[name].ranked["problem"].tolist() == res[name].ranked.sort_values("rank")["problem"].tolist()
     # the figures draw the joint beside the per-group results and say so
     import matplotlib.pyplot as plt

@@ -137,27 +137,43 @@ def _ranking(problems, n, c, cols, question="learnable", budget=1000.0):
                    qb if question == "learnable" else None, 0.5, 0.9, None, "m", "posterior", "", {})
 
 
-def test_combine_rankings_averages_every_column_exactly_and_ranks_again():
-    """Each probability and interval end is the weighted mean of the two rankings' (exact fractions), the
-    problems matched by id whatever their order; the list is ranked on the pooled probability with
-    expected_in_top its running sum; different questions, problems or counts are refused."""
-    from difficulty.pooled import RANK_COLUMNS, combine_rankings
+def test_combine_rankings_pools_every_column_and_ranks_again():
+    """q's mean and interval ends and the probabilities of solving within K are pooled on the rate scale,
+    1 - (1 - x)^(1 - w) (1 - y)^w (against mpmath at 50 digits: last-digit agreement), the probabilities of a
+    set of q (in the band) as weighted means (exact fractions); the problems matched by id whatever their
+    order; the list is ranked on the pooled probability with expected_in_top its running sum; different
+    questions, problems or counts are refused."""
+    import mpmath
+
+    from difficulty.pooled import MEAN_COLUMNS, RANK_COLUMNS, combine_rankings
 
     cols = ("q_mean", "q_low", "q_high", "p_in_band", "p_hidden_obtainable", "p_solve_within_budget",
             "p_solve_within_budget_low", "p_solve_within_budget_high")
-    a_vals = {k: [0.125, 0.5, 0.75, 0.0625] for k in cols}
+    a_vals = {k: [0.125, 0.5, 0.75, 1e-18] for k in cols}
     b_vals = {k: [0.875, 0.25, 0.0, 0.5] for k in cols}  # for problems d, c, b, a (reversed order)
+    b_vals["p_solve_within_budget_high"] = [1.0, 0.25, 0.0, 0.5]  # a part sure of solving: pooled sure too
     own = _ranking(["a", "b", "c", "d"], [10, 10, 10, 10], [0, 1, 2, 0], a_vals)
     joint = _ranking(["d", "c", "b", "a"], [10, 10, 10, 10], [0, 2, 1, 0], b_vals)
     joint.model = "joint"
+    mpmath.mp.dps = 50
     for w in (0.5, 0.25):
         out = combine_rankings(own, joint, weight=w)
         W = Fraction(w)
         t = out.table
         assert t["problem"].tolist() == ["a", "b", "c", "d"]
         for k in cols:
-            ref = [float((1 - W) * Fraction(x) + W * Fraction(y)) for x, y in zip(a_vals[k], b_vals[k][::-1])]
-            assert t[k].tolist() == ref, k
+            pairs = list(zip(a_vals[k], b_vals[k][::-1]))
+            if k in MEAN_COLUMNS:
+                ref = [float((1 - W) * Fraction(x) + W * Fraction(y)) for x, y in pairs]
+                assert t[k].tolist() == ref, k
+            else:
+                ref = [float(1 - (1 - mpmath.mpf(x)) ** (1 - mpmath.mpf(w)) * (1 - mpmath.mpf(y)) ** mpmath.mpf(w))
+                       for x, y in pairs]
+                np.testing.assert_allclose(t[k].to_numpy(), ref, rtol=4e-16, atol=0, err_msg=k)
+        assert t.loc[t.problem == "d", "p_solve_within_budget_high"].item() == 1.0
+        # the rate scale lies at or above the plain mean (the mean of log(1 - x) is below log(1 - mean))
+        plain = (1 - w) * np.array(a_vals["q_low"]) + w * np.array(b_vals["q_low"][::-1])
+        assert np.all(t["q_low"].to_numpy() >= plain)
         assert "p_never" not in t.columns and set(cols) <= set(RANK_COLUMNS)
         order = t.sort_values("rank")
         p = order["probability"].to_numpy()
@@ -165,6 +181,9 @@ def test_combine_rankings_averages_every_column_exactly_and_ranks_again():
         np.testing.assert_array_equal(order["expected_in_top"].to_numpy(), np.cumsum(p))
         assert out.model == "m + joint" and out.fit_info["weights"] == {"own": 1 - w, "joint": w}
         assert list(t["selected"]) == list(t["probability"] >= 0.5)
+    same = combine_rankings(own, _ranking(["a", "b", "c", "d"], [10] * 4, [0, 1, 2, 0], a_vals), weight=0.3)
+    for k in cols:  # two parts that agree pool to what they say
+        np.testing.assert_allclose(same.table[k].to_numpy(), a_vals[k], rtol=2e-16, atol=0, err_msg=k)
     hidden = combine_rankings(own.asking("hidden"), joint.asking("hidden"))
     assert hidden.question == "hidden" and hidden.table["probability"].tolist() == hidden.table[
         "p_hidden_obtainable"].tolist()
@@ -231,7 +250,7 @@ def test_cli_rank_pools_by_default_where_groups_share_problems(tmp_path):
         assert [p["problem"] for p in g["problems"]] == want["problem"].tolist()
         assert [p["probability"] for p in g["problems"]] == want["probability"].tolist()
     r = _cli(*args[:-2])
-    assert r.returncode == 0 and r.stdout.count("pooled: the mean of this group's") == 4, r.stderr
+    assert r.returncode == 0 and r.stdout.count("pooled: this group's") == 4, r.stderr
     r = _cli(*args, "--no-pool")
     assert r.returncode == 0, r.stderr
     assert not any(g["model"].endswith("joint") for g in json.loads(r.stdout)["groups"].values())

@@ -46,8 +46,9 @@ def _description():
             "counts say only that q is below about 3/N: whether it lies above 1/K rests on the population model "
             f"(default {DEFAULT_MODEL}; see the README for how it is chosen and how well it is calibrated).\n\n"
             "With --group-col on groups that share problems (several models on one benchmark), each group's "
-            "ranking is pooled with the joint model's over all groups (--joint): every probability and interval "
-            "end the mean of the two, ranked again (--no-pool: each group alone).")
+            "ranking is pooled with the joint model's over all groups (--joint): per problem, the two rates of "
+            "success averaged (q and its interval, P(solved within K)), P(q in the band) the mean of the two, "
+            "ranked again (--no-pool: each group alone).")
 
 
 def add_parser(subparsers) -> None:
@@ -77,7 +78,7 @@ def add_parser(subparsers) -> None:
     add_force(p)
     add_joint(p, "each group's probabilities")
     p.add_argument("--pool", action=argparse.BooleanOptionalAction, default=None,
-                   help="each group's ranking pooled with the joint model's (probabilities and interval ends "
+                   help="each group's ranking pooled with the joint model's (per problem, the two rates of success "
                         "averaged); default: on when the groups share problems (3 or more groups, half the rows on "
                         "problems two groups attempted) and neither --model nor --posterior is named")
     p.add_argument("--seed", type=whole(0), default=0)

@@ -174,7 +174,8 @@ def _ranking(g, figures):
         by = "the joint model's posterior"
     elif r["model"].endswith(" + joint"):
         by = (f"this group's {r['model'][:-len(' + joint')]} posterior and the joint model's, pooled (each "
-              "problem's probability the mean of the two)")
+              "problem's probability of lying in the band the mean of the two; its q and chance of being solved "
+              "within the budget from the two rates of success averaged)")
     else:
         by = f"the {r['model']} posterior"
     L = ["### Difficult but obtainable", "",
