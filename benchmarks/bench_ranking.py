@@ -14,7 +14,16 @@ ranking as it was (zi-beta, maximum likelihood with Laplace draws):
 
 The same figures on real evaluations: ``bench_ranking_real.py``.
 
-    python benchmarks/bench_ranking.py [--models beta,kumaraswamy]
+Then ladders: several groups (models) on the same problems, as ``rank --group-col`` pools them. Six
+groups x 150 problems, N = 100 each, K = 10,000, four truths of q_ij (the joint model's own family with
+a never-solvable share of 0.2; a power law of one difficulty per problem, q = u^(1/theta_j); groups
+independent of each other, which the joint model does not expect; a power law with noise per cell),
+LADDER_SEEDS seeds each. The ECE of the never-solved problems' P(solved within K) against their true
+1 - (1 - q)^K, on the groups whose own ranking can be fitted: each group's own ranking, the joint
+model's (``rank --joint``), the pooled ranking (difficulty.pooled.combine_rankings: the two rates of
+success averaged) and, as the baseline, the two averaged as probabilities (the pooling before).
+
+    python benchmarks/bench_ranking.py [--models beta,kumaraswamy] [--no-ladders]
 """
 import time
 import warnings
@@ -27,6 +36,7 @@ from difficulty.models import make_model
 from difficulty.ranking import DEFAULT_MODEL, rank_problems
 
 K, N, PROBLEMS, Q_HI, SEEDS = 10_000, 100, 500, 0.2, 3
+GROUPS, LADDER_PROBLEMS, LADDER_SEEDS = 6, 150, 4
 SHAPES = {
     "beta(3, 0.4)": make_model("beta", alpha=3.0, beta=0.4),
     "zi-beta(3, 0.4, A=0.7)": make_model("zi-beta", alpha=3.0, beta=0.4, A=0.7),
@@ -71,13 +81,101 @@ def precision_at_filter(score, good, mask):
     return float(good[top].mean()), float(good[mask].mean()), n
 
 
+def ladder_truth(kind, rng):
+    """q (problems, groups) of a generated ladder (module docstring)."""
+    from scipy.special import expit
+
+    P, G = LADDER_PROBLEMS, GROUPS
+    if kind == "joint model's family":
+        th, a, b = np.linspace(-2, 2, G), np.exp(rng.normal(0, 0.3, P)), rng.normal(6, 3, P)
+        q = expit(a[:, None] * th[None] - b[:, None] + rng.normal(0, 1, (P, G)))
+        q[rng.random(P) < 0.2] = 0.0
+    elif kind == "power law":
+        q = rng.beta(0.4, 3, P)[:, None] ** (1 / np.geomspace(0.15, 1.5, G))[None]
+    elif kind == "independent groups":
+        q = (1 - (1 - rng.random((P, G))) ** (1 / 3.0)) ** (1 / np.linspace(0.2, 0.5, G))[None]
+    else:  # "power law, noisy"
+        q = rng.beta(0.3, 2, P)[:, None] ** (1 / np.geomspace(0.2, 2, G))[None]
+        q = np.clip(q * np.exp(rng.normal(0, 1, (P, G))), 0.0, 1.0)
+    return q
+
+
+def ladders():
+    """The pooled ranking against its parts and the pooling before, on generated ladders."""
+    from difficulty.counts import EvalCounts
+    from difficulty.errors import DifficultyError
+    from difficulty.joint import fit_joint
+    from difficulty.pooled import combine_rankings
+
+    kinds = ("joint model's family", "power law", "independent groups", "power law, noisy")
+    rows = []
+    t0 = time.perf_counter()
+    for kind in kinds:
+        for seed in range(LADDER_SEEDS):
+            rng = np.random.default_rng(seed)
+            q = ladder_truth(kind, rng)
+            c = rng.binomial(N, q)
+            names = [f"g{j}" for j in range(GROUPS)]
+            ids = [f"p{i}" for i in range(LADDER_PROBLEMS)]
+            counts = EvalCounts(np.full(q.size, N), c.T.ravel(), np.tile(ids, GROUPS),
+                                np.repeat(names, LADDER_PROBLEMS))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                joint = fit_joint(counts, seed=0, check=False)
+                for j, name in enumerate(names):
+                    rj = rank_problems(fit=joint, group=name, budget=K, question="hidden")
+                    try:
+                        ro = rank_problems(counts.groups()[name], budget=K, question="hidden")
+                    except DifficultyError:
+                        continue  # a group that solved nothing: the pooled ranking is the joint's alone
+                    parts = {"own": ro.table, "joint": rj.table, "pooled": combine_rankings(ro, rj).table}
+                    ot = ro.table.set_index("problem")
+                    jt = rj.table.set_index("problem").loc[ot.index]
+                    zero = ot.c.to_numpy() == 0
+                    truth = -np.expm1(K * np.log1p(-np.minimum(q[:, j], 1 - 1e-16)))
+                    truth = pd.Series(truth, index=ids).loc[ot.index].to_numpy()
+                    row = dict(kind=kind, seed=seed, group=name, truth=truth[zero])
+                    for part, t in parts.items():
+                        row[part] = t.set_index("problem").loc[ot.index, "p_solve_within_budget"].to_numpy()[zero]
+                    row["as probabilities"] = 0.5 * (ot.p_solve_within_budget.to_numpy()
+                                                     + jt.p_solve_within_budget.to_numpy())[zero]
+                    rows.append(row)
+    df = pd.DataFrame(rows)
+    cols = ("own", "joint", "pooled", "as probabilities")
+    out = []
+    for kind, d in df.groupby("kind", sort=False):
+        truth = np.concatenate(d.truth.to_list())
+        row = {"truth": kind, "groups": len(d), "never-solved": truth.size, "mean true": truth.mean()}
+        for col in cols:
+            pred = np.concatenate(d[col].to_list())
+            per = [ece(p, t) for p, t in zip(d[col], d.truth)]
+            row[f"ECE {col}"] = ece(pred, truth)
+            row[f"over 0.12 {col}"] = f"{sum(v > 0.12 for v in per)}/{len(per)}"
+        out.append(row)
+    out = pd.DataFrame(out)
+    print(f"\nladders: {GROUPS} groups x {LADDER_PROBLEMS} problems, N = {N}, K = {K:,}, {LADDER_SEEDS} seeds per "
+          f"truth; never-solved P(solved within K) on the groups whose own ranking fits; "
+          f"{time.perf_counter() - t0:.0f} s")
+    print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("mean ECE over the truths: " + ", ".join(f"{col} {out[f'ECE {col}'].mean():.3f}" for col in cols))
+
+
 def main():
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=DEFAULT_MODEL,
                     help="population models ranked from their posterior (default: the ranking's default)")
+    ap.add_argument("--no-ladders", action="store_true", help="leave out the generated ladders (pooled rankings)")
+    ap.add_argument("--ladders-only", action="store_true", help="only the generated ladders")
     args = ap.parse_args()
+    if not args.ladders_only:
+        shapes(args)
+    if not args.no_ladders:
+        ladders()
+
+
+def shapes(args):
     rankers = {f"{m} (posterior)": dict(model=m, hyper="full") for m in args.models.split(",") if m} | BASELINE
     rows = []
     for shape, model in SHAPES.items():
