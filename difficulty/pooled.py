@@ -25,8 +25,9 @@ two parts' ends in r (the interval of the two posteriors' quantiles averaged in 
 forecast averages quantiles of pass@k), and so is its mean; its probability of being solved within K
 is 1 - S with log S the mean of the two parts' log P(unsolved after K), i.e. their effective rates
 averaged (the geometric mean of the chances of staying unsolved). Averaged as probabilities instead,
-a part that calls a problem likely never solvable halves the other's chance of solving it whatever
-that chance is; averaged as rates, the two parts' evidence on how fast attempts succeed is combined.
+a part that calls a problem sure to stay unsolved caps the pool at half the other's chance; averaged as
+rates, a part that finds a fast rate keeps more of it (parts at 0 and 0.9: 0.45 as probabilities, 0.68
+as rates).
 P(q in the band) and P(never solvable), probabilities of a set of q, are the weighted means (the
 mixture's). The list is ranked again on the pooled probabilities. For problems solved with small
 probability the two scales agree; summed over problems, the pooled P(solved within K) is at least
