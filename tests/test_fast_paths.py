@@ -168,3 +168,37 @@ def test_forecast_on_a_dask_cluster_equals_local(cli, tmp_path):
     assert json.loads(out1) == json.loads(out2)
     code, _, err = cli(*args, "--backend", "dask")
     assert code == 2 and "--scheduler" in err
+
+
+def test_scaled_beta_quantile_nodes_once_per_distinct_shape_equal_each_computed_alone(monkeypatch):
+    """The scaled Beta's quantile nodes, computed once per distinct (alpha, beta) of a stack of parameter
+    sets (a gradient's points share them), equal betaincinv evaluated for every set (bit for bit, the
+    positions where it fails included), and so does the likelihood of such a stack."""
+    from scipy.special import betaincinv
+
+    from difficulty.models.quadrature import _FINE
+
+    u, um = _FINE[0], _FINE[1]
+    rng = np.random.default_rng(3)
+    al, be = rng.uniform(0.1, 3, 4), rng.uniform(0.5, 20, 4)
+    A = np.concatenate([al, al[:2], al[1:]])[:, None]
+    B = np.concatenate([be, be[:2], be[1:]])[:, None]
+    sc = rng.uniform(0.05, 1.0, A.shape)
+    m = make_model("scaled-beta", alpha=A, beta=B, scale=sc, A=np.ones_like(A))
+    lq, l1 = m._log_quantile(u, um)
+    lower = u <= 0.5
+    x_low, xc_up = betaincinv(A, B, u[lower]), betaincinv(B, A, um[~lower])
+    with np.errstate(divide="ignore"):
+        ref_q = np.log(sc) + np.log(np.concatenate([x_low, 1 - xc_up], axis=-1))
+        ref_1 = np.log((1 - sc) + sc * np.concatenate([1 - x_low, xc_up], axis=-1))
+    np.testing.assert_array_equal(lq, ref_q)
+    np.testing.assert_array_equal(l1, ref_1)
+    counts = simulate_counts(make_model("scaled-beta", alpha=0.3, beta=4.0, scale=0.6), 60, 200, seed=1).counts
+    like = make_likelihood("scaled-beta", counts)
+    theta = np.column_stack([A[:, 0], B[:, 0], sc[:, 0]])
+    shared = like.loglike(theta)
+    import difficulty.models.scaled_beta as sb
+
+    each = lambda a, b, ul, uu: (betaincinv(a, b, ul), betaincinv(b, a, uu))  # noqa: E731
+    monkeypatch.setattr(sb, "_beta_inverses", each)
+    np.testing.assert_array_equal(shared, like.loglike(theta))
