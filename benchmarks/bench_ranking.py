@@ -100,6 +100,18 @@ def ladder_truth(kind, rng):
     return q
 
 
+def averaged_as_probabilities(own_table, joint_table):
+    """The pooling before the rates (the baseline of the pooled ranking, here and in bench_ranking_real): every
+    probability and interval end the plain mean of the group's own ranking's and the joint model's, problems
+    matched by id."""
+    ids = own_table["problem"].astype(str)
+    j = joint_table.set_index(joint_table["problem"].astype(str)).loc[ids]
+    t = own_table.copy()
+    for col in ("p_hidden_obtainable", "p_in_band", "q_low", "q_high"):
+        t[col] = 0.5 * (own_table[col].to_numpy(float) + j[col].to_numpy(float))
+    return t
+
+
 def ladders():
     """The pooled ranking against its parts and the pooling before, on generated ladders."""
     from difficulty.counts import EvalCounts
@@ -122,23 +134,22 @@ def ladders():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 joint = fit_joint(counts, seed=0, check=False)
+                groups = counts.groups()
                 for j, name in enumerate(names):
                     rj = rank_problems(fit=joint, group=name, budget=K, question="hidden")
                     try:
-                        ro = rank_problems(counts.groups()[name], budget=K, question="hidden")
+                        ro = rank_problems(groups[name], budget=K, question="hidden")
                     except DifficultyError:
                         continue  # a group that solved nothing: the pooled ranking is the joint's alone
                     parts = {"own": ro.table, "joint": rj.table, "pooled": combine_rankings(ro, rj).table}
                     ot = ro.table.set_index("problem")
-                    jt = rj.table.set_index("problem").loc[ot.index]
                     zero = ot.c.to_numpy() == 0
                     truth = -np.expm1(K * np.log1p(-np.minimum(q[:, j], 1 - 1e-16)))
                     truth = pd.Series(truth, index=ids).loc[ot.index].to_numpy()
                     row = dict(kind=kind, seed=seed, group=name, truth=truth[zero])
-                    for part, t in parts.items():
-                        row[part] = t.set_index("problem").loc[ot.index, "p_solve_within_budget"].to_numpy()[zero]
-                    row["as probabilities"] = 0.5 * (ot.p_solve_within_budget.to_numpy()
-                                                     + jt.p_solve_within_budget.to_numpy())[zero]
+                    parts["as probabilities"] = averaged_as_probabilities(ro.table, rj.table)
+                    for part, t in parts.items():  # never solved: P(hidden obtainable) = P(solved within K)
+                        row[part] = t.set_index("problem").loc[ot.index, "p_hidden_obtainable"].to_numpy()[zero]
                     rows.append(row)
     df = pd.DataFrame(rows)
     cols = ("own", "joint", "pooled", "as probabilities")

@@ -49,7 +49,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from bench_ranking import ece, reliability
+from bench_ranking import averaged_as_probabilities, ece, reliability
 from scipy import stats
 from scipy.special import gammaln
 
@@ -182,23 +182,12 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                               if own_r is not None else rj).table
                         pooled_rows.append(frame(tp, rank_secs + own_secs + time.perf_counter() - t1,
                                                  pooled=own_r is not None))
-                        tm = averaged(own_r.table, rj.table) if own_r is not None else rj.table
+                        tm = averaged_as_probabilities(own_r.table, rj.table) if own_r is not None else rj.table
                         mean_rows.append(frame(tm, rank_secs + own_secs, pooled=own_r is not None))
     d = pd.concat(rows, ignore_index=True)
     if own is None:
         return d
     return d, pd.concat(pooled_rows, ignore_index=True), pd.concat(mean_rows, ignore_index=True)
-
-
-def averaged(own_table, joint_table):
-    """The pooling before the rates (the baseline): every probability and interval end the plain mean of the
-    group's own ranking's and the joint model's, problems matched by id."""
-    ids = own_table["problem"].astype(str)
-    j = joint_table.set_index(joint_table["problem"].astype(str)).loc[ids]
-    t = own_table.copy()
-    for col in ("p_hidden_obtainable", "p_in_band", "q_low", "q_high"):
-        t[col] = 0.5 * (own_table[col].to_numpy(float) + j[col].to_numpy(float))
-    return t
 
 
 def summarise_joint(d):
