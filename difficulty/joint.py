@@ -551,6 +551,16 @@ class JointFit:
         mu = a[:, cells_i] * th[:, j][:, None] - b[:, cells_i]
         return cells_i, self.n[sel], self.c[sel], r, mu, s
 
+    def shared_share(self, group, draws: int = 100) -> float:
+        """How much of ``group``'s problem-to-problem spread the shared part of the model explains: the
+        share V / (V + s^2) of the variance of logit q over the group's problems, V the variance over them
+        of the structured mean a_i theta_j - b_i and s the residual sd, averaged over the posterior draws.
+        Near 1 where the problems' difficulties carry across the groups; near 0 where each group's q is
+        its own (the joint model then says little about a problem beyond the group's own counts)."""
+        _, _, _, _, mu, s = self._cells(group, draws)
+        v = mu.var(axis=1)
+        return float(np.mean(v / (v + s * s)))
+
     # -- the forecast kernel
     @staticmethod
     def _kernel(mu, n, c, s, k):

@@ -29,18 +29,27 @@ a part that calls a problem sure to stay unsolved caps the pool at half the othe
 rates, a part that finds a fast rate keeps more of it (parts at 0 and 0.9: 0.45 as probabilities, 0.68
 as rates).
 P(q in the band) and P(never solvable), probabilities of a set of q, are the weighted means (the
-mixture's). The list is ranked again on the pooled probabilities. For problems solved with small
+mixture's). The list is ranked again on the pooled probabilities. The joint model's weight is R / 2:
+equal weights where its shared part (one difficulty per problem, one ability per group) explains the
+group's problem-to-problem spread, less as it leaves more unexplained (R = V / (V + s^2), V the spread of
+the structured logit q over the group's problems and s the residual sd; JointFit.shared_share). Where each
+group's rates are its own the joint model knows little of a problem beyond the group's own counts, and
+the group's own ranking is the better guide (on generated independent groups R is 0.34-0.64; on the
+Pythia files 0.88-1.0, so the weight is 0.44-0.50 there). For problems solved with small
 probability the two scales agree; summed over problems, the pooled P(solved within K) is at least
 the mean of the two parts' sums, so it can exceed the pooled forecast of pass@K (a mean of the parts'
-forecasts) by the parts' disagreement. benchmarks/bench_ranking_real.py measures the calibration
-against each part and against probabilities averaged as such: on the Pythia ladders (both files, two
-subsamples) the never-solved problems' P(solved within 10,000) has ECE 0.021 against 0.033 over every
-run, and 0.042 against 0.087 where the group's own ranking could be fitted (both parts there predict too
-few solved, and averaging as probabilities keeps the lower part's deficit). On generated ladders
-(benchmarks/bench_ranking.py: 6 groups x 150 problems, four truths of q, four seeds each) the two
-scales are level (mean ECE 0.117 against 0.120, each better on two truths), and there each group's own
-ranking alone is better still (0.082): pooling pays where a group's own population model misses below
-1/N, as on the real ladders, not where it holds.
+forecasts) by the parts' disagreement.
+
+benchmarks/bench_ranking_real.py measures the calibration against each part, each group's own ranking
+fitted to all its problems: on the Pythia files (both, two subsamples, the joint model fitted to each
+whole file) the never-solved problems' P(solved within 10,000) has ECE 0.022 over every run and 0.044
+where the group's own ranking could be fitted (its own alone 0.135, the joint's alone 0.117; averaged as
+probabilities 0.069). On files of one training stage (the sizes at one train_tokens, the joint model
+fitted to that file alone) the joint's alone is the better there (0.052 against the pooled 0.083, 11
+against 19 of 43 models over 0.12): no weight was found that is best on both kinds of file. On
+generated ladders (benchmarks/bench_ranking.py: 6 groups x 150 problems, four truths of q, four seeds
+each) the weight is 0.17-0.32 where the groups are independent, and there the never-solved ECE is 0.062
+against 0.114 with equal weights (each group's own alone 0.027); over the four truths 0.106 against 0.117.
 """
 from __future__ import annotations
 
@@ -177,17 +186,17 @@ def pool_rates(a, b, weight: float = 0.5):
         return -np.expm1((1.0 - weight) * np.log1p(-a) + weight * np.log1p(-b))
 
 
-def combine_rankings(own, joint, weight: float = 0.5):
+def combine_rankings(own, joint, weight: float | None = None):
     """The pooled ranking of one group from ``own`` (the group's own ranking) and ``joint`` (a ranking from
     the joint model, weight on it): per problem, q's mean and interval ends and the probabilities of solving
     within K pooled on the scale of the per-attempt rate (:func:`pool_rates`; module docstring), P(q in the
     band) and P(never solvable) as weighted means; ranked again on the pooled probability. Both ask the same
     question with the same budget, band and level, of the same problems (matched by problem id) with the
-    same counts."""
+    same counts. ``weight`` None: equal weights scaled by the share R of the group's spread the joint
+    model's shared part explains, weight = R / 2 (:meth:`difficulty.joint.JointFit.shared_share`, recorded
+    in the joint ranking's ``fit_info``; module docstring)."""
     from .ranking import _ranked
 
-    if not 0.0 <= weight <= 1.0:
-        raise DifficultyError(f"the joint model's weight must be in [0, 1], got {weight}")
     same = (own.question == joint.question and own.budget == joint.budget and own.level == joint.level
             and own.q_band == joint.q_band and own.band == joint.band and own.confidence == joint.confidence
             and own.top == joint.top)
@@ -208,6 +217,14 @@ def combine_rankings(own, joint, weight: float = 0.5):
         if bad.size:
             raise DifficultyError(f"pooled rankings need the same counts: problem {pa[bad[0]]!r} has {col} = "
                                   f"{a[col].iloc[bad[0]]} here and {b[col].iloc[idx[bad[0]]]} in the joint model's")
+    if weight is None:
+        share = joint.fit_info.get("shared_share")
+        if share is None:
+            raise DifficultyError("the joint ranking does not say how much its shared part explains "
+                                  "(fit_info['shared_share']): give the joint model's weight")
+        weight = 0.5 * float(share)
+    if not 0.0 <= weight <= 1.0:
+        raise DifficultyError(f"the joint model's weight must be in [0, 1], got {weight}")
     table = a[["problem", "n", "c"]].copy()
     for col in RANK_COLUMNS:
         if col in a.columns and col in b.columns:

@@ -359,6 +359,7 @@ def rank_problems(counts: EvalCounts | None = None, budget: float = 1000, band=N
                      np.where(table["c"].to_numpy() == 0, table["p_solve_within_budget"].to_numpy(), 0.0))
         d = fit.diagnostics
         info = {"method": "laplace", "groups": len(fit.groups), "problems": len(fit.problems),
+                "shared_share": fit.shared_share(group, draws),
                 **{k: d[k] for k in ("converged", "iterations", "seconds") if k in d}}
         exact = d.get("groups_theta_conditional", 0) + d.get("problems_b_conditional", 0)
         posterior = (f"joint posterior over {len(fit.groups)} groups (Laplace approximation at the mode"

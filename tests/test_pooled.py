@@ -184,7 +184,7 @@ def test_combine_rankings_pools_every_column_and_ranks_again():
     same = combine_rankings(own, _ranking(["a", "b", "c", "d"], [10] * 4, [0, 1, 2, 0], a_vals), weight=0.3)
     for k in cols:  # two parts that agree pool to what they say
         np.testing.assert_allclose(same.table[k].to_numpy(), a_vals[k], rtol=2e-16, atol=0, err_msg=k)
-    hidden = combine_rankings(own.asking("hidden"), joint.asking("hidden"))
+    hidden = combine_rankings(own.asking("hidden"), joint.asking("hidden"), weight=0.5)
     assert hidden.question == "hidden" and hidden.table["probability"].tolist() == hidden.table[
         "p_hidden_obtainable"].tolist()
     with pytest.raises(DifficultyError, match="one question"):
@@ -200,6 +200,11 @@ def test_combine_rankings_pools_every_column_and_ranks_again():
         combine_rankings(own, _ranking(["d", "c", "b", "a"], [10] * 4, [0, 2, 2, 0], b_vals))
     with pytest.raises(DifficultyError, match="weight must be in"):
         combine_rankings(own, joint, weight=-0.1)
+    # no weight given: the joint ranking's own say of how much its shared part explains, or an error
+    with pytest.raises(DifficultyError, match="give the joint model's weight"):
+        combine_rankings(own, joint)
+    joint.fit_info["shared_share"] = 0.25
+    pd.testing.assert_frame_equal(combine_rankings(own, joint).table, combine_rankings(own, joint, weight=0.125).table)
 
 
 def test_rank_groups_is_each_groups_own_and_the_joint_combined():
@@ -230,6 +235,44 @@ def test_rank_groups_is_each_groups_own_and_the_joint_combined():
     assert {r.model for r in alone.values()} == {rank_problems(counts.groups()["m1"], budget=5000).model}
     with pytest.raises(DifficultyError, match="cannot pool the groups: the data have no groups"):
         rank_groups(EvalCounts(counts.n[:30], counts.c[:30]), pool=True)
+
+
+def test_shared_share_is_the_explained_share_of_each_groups_spread():
+    """JointFit.shared_share(group) = mean over draws of V / (V + s^2), V the variance over the group's
+    problems of a_i theta_j - b_i: against a plain loop over the draws' parameters; near 1 where the
+    groups' rates follow shared difficulties, well below where each group's rates are its own; the joint
+    ranking records it and the pooled ranking gives the joint model's half of it as weight."""
+    from difficulty.pooled import rank_groups
+    from difficulty.ranking import rank_problems
+
+    rng = np.random.default_rng(11)
+    J, NI, n = 5, 80, 100
+    shift = np.linspace(-1.0, 2.0, J)[:, None]
+    base = rng.normal(-3.0, 2.0, NI)
+    shares = {}
+    for kind, lq in (("shared", base + 0.3 * rng.normal(size=(J, NI)) + shift),
+                     ("independent", rng.normal(-3.0, 2.0, (J, NI)) + shift)):
+        c = rng.binomial(n, 1.0 / (1.0 + np.exp(-lq)))
+        counts = EvalCounts(np.full(J * NI, n), c.ravel(), problem=np.tile([f"p{i}" for i in range(NI)], J),
+                            group=np.repeat([f"m{j}" for j in range(J)], NI))
+        fit = fit_joint(counts, seed=0, check=False)
+        shares[kind] = [fit.shared_share(f"m{j}", draws=40) for j in range(J)]
+        for j in (0, J - 1):
+            ref = []
+            for z in fit.draws[:40]:
+                p = fit.params(z)
+                sel = fit.gj == j
+                mu = p["a"][fit.gi[sel]] * p["theta"][j] - p["b"][fit.gi[sel]]
+                v = np.mean((mu - np.mean(mu)) ** 2)
+                ref.append(v / (v + p["s"] ** 2))
+            np.testing.assert_allclose(shares[kind][j], np.mean(ref), rtol=1e-10)
+        if kind == "shared":
+            rj = rank_problems(fit=fit, group="m2", budget=5000, question="hidden")
+            assert rj.fit_info["shared_share"] == fit.shared_share("m2", draws=200)  # the ranking's draws
+            pooled = rank_groups(counts, budget=5000, question="hidden", joint=fit)
+            half = 0.5 * rj.fit_info["shared_share"]  # equal weights, scaled by the share explained
+            assert pooled["m2"].fit_info["weights"] == {"own": 1 - half, "joint": half}
+    assert min(shares["shared"]) > 0.9 and max(shares["independent"]) < 0.6, shares
 
 
 def test_cli_rank_pools_by_default_where_groups_share_problems(tmp_path):
