@@ -21,7 +21,8 @@ independent of each other, which the joint model does not expect; a power law wi
 LADDER_SEEDS seeds each. The ECE of the never-solved problems' P(solved within K) against their true
 1 - (1 - q)^K, on the groups whose own ranking can be fitted: each group's own ranking, the joint
 model's (``rank --joint``), the pooled ranking (difficulty.pooled.combine_rankings: the two rates of
-success averaged) and, as the baseline, the two averaged as probabilities (the pooling before).
+success averaged, the joint's weighted by the share of the group's spread its shared part explains) and,
+as baselines, the same with equal weights (the pooling before) and the two averaged as probabilities.
 
     python benchmarks/bench_ranking.py [--models beta,kumaraswamy] [--no-ladders]
 """
@@ -141,22 +142,25 @@ def ladders():
                         ro = rank_problems(groups[name], budget=K, question="hidden")
                     except DifficultyError:
                         continue  # a group that solved nothing: the pooled ranking is the joint's alone
-                    parts = {"own": ro.table, "joint": rj.table, "pooled": combine_rankings(ro, rj).table}
+                    parts = {"own": ro.table, "joint": rj.table, "pooled": combine_rankings(ro, rj).table,
+                             "equal weights": combine_rankings(ro, rj, 0.5).table}
                     ot = ro.table.set_index("problem")
                     zero = ot.c.to_numpy() == 0
                     truth = -np.expm1(K * np.log1p(-np.minimum(q[:, j], 1 - 1e-16)))
                     truth = pd.Series(truth, index=ids).loc[ot.index].to_numpy()
-                    row = dict(kind=kind, seed=seed, group=name, truth=truth[zero])
+                    row = dict(kind=kind, seed=seed, group=name, truth=truth[zero],
+                               weight=0.5 * rj.fit_info["shared_share"])  # the pooled ranking's
                     parts["as probabilities"] = averaged_as_probabilities(ro.table, rj.table)
                     for part, t in parts.items():  # never solved: P(hidden obtainable) = P(solved within K)
                         row[part] = t.set_index("problem").loc[ot.index, "p_hidden_obtainable"].to_numpy()[zero]
                     rows.append(row)
     df = pd.DataFrame(rows)
-    cols = ("own", "joint", "pooled", "as probabilities")
+    cols = ("own", "joint", "pooled", "equal weights", "as probabilities")
     out = []
     for kind, d in df.groupby("kind", sort=False):
         truth = np.concatenate(d.truth.to_list())
-        row = {"truth": kind, "groups": len(d), "never-solved": truth.size, "mean true": truth.mean()}
+        row = {"truth": kind, "groups": len(d), "never-solved": truth.size, "mean true": truth.mean(),
+               "joint's weight": f"{d.weight.min():.2f}-{d.weight.max():.2f}"}
         for col in cols:
             pred = np.concatenate(d[col].to_list())
             per = [ece(p, t) for p, t in zip(d[col], d.truth)]

@@ -1,8 +1,9 @@
 """Ranking on real data: Pythia checkpoints on GSM8K and MATH (Schaeffer et al. 2025), read by path.
 
-For each model (group column ``model_nickname``) with at least 20 problems sampled N >= 10,000 times,
-those problems only: subsample 100 attempts per problem (hypergeometric, exact), rank with a budget
-of K = 10,000 more attempts, and compare with the truth from all attempts.
+For each model (group column ``model_nickname``) with at least 20 problems sampled N >= 100 + 10,000
+times: subsample 100 attempts of every problem of the model (hypergeometric, exact; the model's whole file,
+as a user has it), rank them all with a budget of K = 10,000 more attempts, and compare the problems
+sampled N >= 100 + 10,000 times with the truth from all their attempts.
 
 * Hidden but obtainable: P(solved within K) of the problems never solved in the 100 attempts, against
   the truth of "solved within the next K attempts": for a problem with N >= 100 + K attempts in all
@@ -32,9 +33,15 @@ and is counted apart. Last, the pooled ranking ``rank --group-col`` gives by def
 groups share problems (difficulty.pooled: the group's own ranking and the joint model's, their rates of
 success averaged; the joint's alone where the group solved nothing), scored as the joint arm is; its
 time per ranking is the two rankings' and the pooling's (the joint fit apart); and as its baseline the
-same two rankings with every probability and interval end averaged as such (the pooling before).
+same two rankings pooled with equal weights (the pooling before) and with every probability and interval
+end averaged as such.
+
+Last, files of one training stage: the sizes' checkpoints at one train_tokens as one file (as a user's
+file of several models trained alike), each stage's joint fit on that file alone, scored as the joint
+arm is: each group's own ranking, the joint model's, the pooled ranking and the same with equal weights.
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
+        [--no-joint] [--no-ladders]
 
 ``--models`` lists population models ranked from their posterior (registry names; default: the
 ranking's default); the baseline ``zi-beta (laplace)`` is always added.
@@ -73,10 +80,10 @@ def tasks():
             sys.exit(f"real data not found at {path}")
         counts = load_counts(str(path), group_col="model_nickname")
         for name, g in counts.groups().items():
-            keep = g.n >= K
-            keep = g.n >= K + M  # the next K attempts after the subsample exist
-            if keep.sum() >= 20:
-                out.append((f, name, EvalCounts(g.n[keep], g.c[keep], problem=np.asarray(g.problem_ids)[keep])))
+            ok = g.n >= M  # every problem a subsample can be drawn from: the group's file, as a user has it
+            scored = g.n[ok] >= K + M  # the next K attempts after the subsample exist: the truth is known
+            if scored.sum() >= 20:
+                out.append((f, name, EvalCounts(g.n[ok], g.c[ok], problem=np.asarray(g.problem_ids)[ok]), scored))
     return out
 
 
@@ -92,10 +99,10 @@ def solved_within(N, C, c, m, k):
 def one_run(item, seed, models):
     """Rows per problem and per model ranked, what each run did, and the default model's ranking itself
     (None when it could not be fitted) for the pooled arm."""
-    f, name, full = item
+    f, name, full, scored = item
     sub = subsample_counts(full, M, np.random.default_rng(seed))
-    truth_solve = solved_within(full.n, full.c, sub.c, M, K)
-    rate = full.c / full.n
+    truth_solve = solved_within(full.n, full.c, sub.c, M, K)[scored]
+    rate = full.c[scored] / full.n[scored]
     rows, runs, default = [], [], None
     for model, how in models:
         label = f"{model} ({how})"
@@ -109,10 +116,11 @@ def one_run(item, seed, models):
             continue
         if (model, how) == (DEFAULT_MODEL, "posterior"):
             default = r
-        t = r.table
+        t = r.table[scored]
         runs.append(dict(file=f, group=name, seed=seed, model=label, fitted=True, seconds=time.perf_counter() - t0))
         rows.append(pd.DataFrame({
-            "file": f, "group": name, "seed": seed, "model": label, "c": sub.c, "C": full.c, "N": full.n,
+            "file": f, "group": name, "seed": seed, "model": label, "c": sub.c[scored], "C": full.c[scored],
+            "N": full.n[scored],
             "p_hidden": t["p_solve_within_budget"].to_numpy(), "truth_solve": truth_solve,
             "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
             "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy()}))
@@ -131,7 +139,7 @@ def joint_hidden(items, seeds, covariates=False, own=None):
     from difficulty.joint import fit_joint
     from difficulty.pooled import combine_rankings
 
-    rows, pooled_rows, mean_rows = [], [], []
+    rows, pooled_rows, equal_rows, mean_rows = [], [], [], []
     for f in FILES:
         path = str(DATA / f"pythia_checkpoints_{f}_counts.csv")
         full = load_counts(path, group_col="model_nickname")
@@ -144,31 +152,32 @@ def joint_hidden(items, seeds, covariates=False, own=None):
             sub = subsample_counts(full, M, np.random.default_rng(10_000 + seed))
             c = sub.c.copy()
             task_sub = {}
-            for _, name, task in mine:  # the per-group run's own subsample of its ranked problems
+            for _, name, task, scored in mine:  # the per-group run's own subsample of the group's problems
                 ts = subsample_counts(task, M, np.random.default_rng(seed))
                 for p, cc in zip(np.asarray(task.problem, dtype=str), ts.c):
                     c[key[(str(name), p)]] = cc
-                task_sub[name] = (task, ts)
+                task_sub[name] = (task, ts, scored)
             sub = EvalCounts(sub.n, c, problem=sub.problem, group=sub.group)
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fit = fit_joint(sub, covariates=cov, draws=100, seed=seed, check=False)  # rankings use no band
                 secs = time.perf_counter() - t0
-                for name, (task, ts) in task_sub.items():
+                for name, (task, ts, scored) in task_sub.items():
                     t1 = time.perf_counter()
                     rj = rank_problems(fit=fit, group=name, budget=K, question="hidden", level=0.9, draws=100)
                     rank_secs = time.perf_counter() - t1  # its p_in_band: q in [1/K, 0.2]
                     probs = np.asarray(task.problem, dtype=str)
+                    N_, C_, c_ = task.n[scored], task.c[scored], ts.c[scored]
 
-                    def frame(table, seconds, **extra):
-                        t = table.set_index(table["problem"].astype(str)).loc[probs]
-                        rate = task.c / task.n
+                    def frame(table, seconds, **extra):  # the problems whose truth is known
+                        t = table.set_index(table["problem"].astype(str)).loc[probs[scored]]
+                        rate = C_ / N_
                         return pd.DataFrame({
-                            "file": f, "group": name, "seed": seed, "c": ts.c, "C": task.c, "N": task.n,
+                            "file": f, "group": name, "seed": seed, "c": c_, "C": C_, "N": N_,
                             "fitted_alone": bool(ts.c.sum() > 0), **extra,
                             "p_hidden": t["p_hidden_obtainable"].to_numpy(),
-                            "truth_solve": solved_within(task.n, task.c, ts.c, M, K),
+                            "truth_solve": solved_within(N_, C_, c_, M, K),
                             "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
                             "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy(),
                             "seconds": secs, "rank_seconds": seconds})
@@ -178,16 +187,87 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                         own_r, own_secs = own.get((f, name, seed), (None, 0.0))
                         t1 = time.perf_counter()
                         mask = rj.table["problem"].astype(str).isin(probs).to_numpy()  # the ranked problems
-                        tp = (combine_rankings(own_r.asking("hidden"), replace(rj, table=rj.table[mask]))
-                              if own_r is not None else rj).table
+                        part = replace(rj, table=rj.table[mask])
+                        tp = (combine_rankings(own_r.asking("hidden"), part) if own_r is not None else rj).table
                         pooled_rows.append(frame(tp, rank_secs + own_secs + time.perf_counter() - t1,
-                                                 pooled=own_r is not None))
+                                                 pooled=own_r is not None, weight=0.5 * rj.fit_info["shared_share"]))
+                        te = (combine_rankings(own_r.asking("hidden"), part, 0.5) if own_r is not None else rj).table
+                        equal_rows.append(frame(te, rank_secs + own_secs, pooled=own_r is not None))
                         tm = averaged_as_probabilities(own_r.table, rj.table) if own_r is not None else rj.table
                         mean_rows.append(frame(tm, rank_secs + own_secs, pooled=own_r is not None))
     d = pd.concat(rows, ignore_index=True)
     if own is None:
         return d
-    return d, pd.concat(pooled_rows, ignore_index=True), pd.concat(mean_rows, ignore_index=True)
+    return d, *(pd.concat(r, ignore_index=True) for r in (pooled_rows, equal_rows, mean_rows))
+
+
+def ladders_real(seeds):
+    """Files as a user with several models has them: for each file and training stage (train_tokens), the
+    Pythia sizes' checkpoints at that stage as one file (groups sharing the 128 problems; stages with at
+    least 5 groups of >= 20 problems at N >= M + K), every cell subsampled to M attempts, the joint model
+    fitted to that file alone. Per group: its own ranking, the joint model's, and the pooled ranking
+    (``rank --group-col``'s default) and the same with equal weights; the frames of :func:`summarise_joint`."""
+    from difficulty.joint import fit_joint
+    from difficulty.pooled import combine_rankings
+
+    arms = {"own": [], "joint": [], "pooled": [], "equal weights": []}
+    t0 = time.perf_counter()
+    n_fits = 0
+    for f in FILES:
+        df = pd.read_csv(DATA / f"pythia_checkpoints_{f}_counts.csv")
+        df = df[df.num_samples >= M]
+        for _stage, sub in df.groupby("train_tokens", sort=False):
+            deep = sub[sub.num_samples >= K + M].groupby("model_nickname").size()
+            names = sorted(deep[deep >= 20].index)
+            if len(names) < 5:
+                continue
+            sub = sub[sub.model_nickname.isin(names)]
+            full = EvalCounts(sub.num_samples.to_numpy(np.int64), sub.num_correct.to_numpy(np.int64),
+                              problem=sub.problem_idx.astype(str).to_numpy(), group=sub.model_nickname.to_numpy())
+            for seed in range(seeds):
+                s = subsample_counts(full, M, np.random.default_rng(20_000 + seed))
+                if np.unique(s.group[s.c > 0]).size < 2:
+                    continue  # fewer than two groups solved anything: nothing to pool (rank --group-col ranks alone)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t1 = time.perf_counter()
+                    jf = fit_joint(s, seed=seed, check=False)
+                    secs = time.perf_counter() - t1
+                    n_fits += 1
+                    for name in names:
+                        m = s.group == name
+                        gs = EvalCounts(s.n[m], s.c[m], problem=s.problem[m])
+                        N_, C_, c_ = full.n[m], full.c[m], s.c[m]
+                        scored = N_ >= K + M
+                        t1 = time.perf_counter()
+                        rj = rank_problems(fit=jf, group=name, budget=K, question="hidden")
+                        tj = time.perf_counter() - t1
+                        try:
+                            t1 = time.perf_counter()
+                            ro = rank_problems(gs, budget=K, question="hidden", seed=seed)
+                            to = time.perf_counter() - t1
+                        except DifficultyError:
+                            ro, to = None, 0.0
+                        tables = {"joint": (rj.table, tj)}
+                        if ro is not None:
+                            tables |= {"own": (ro.table, to), "pooled": (combine_rankings(ro, rj).table, to + tj),
+                                       "equal weights": (combine_rankings(ro, rj, 0.5).table, to + tj)}
+                        else:  # rank --group-col gives the joint's alone
+                            tables |= {"pooled": (rj.table, tj), "equal weights": (rj.table, tj)}
+                        ids = np.asarray(s.problem[m], dtype=str)[scored]
+                        for arm, (table, rsecs) in tables.items():
+                            t = table.set_index(table["problem"].astype(str)).loc[ids]
+                            rate = C_[scored] / N_[scored]
+                            arms[arm].append(pd.DataFrame({
+                                "file": f, "group": name, "seed": seed, "c": c_[scored], "C": C_[scored],
+                                "N": N_[scored], "fitted_alone": ro is not None,
+                                "p_hidden": t["p_hidden_obtainable"].to_numpy(),
+                                "truth_solve": solved_within(N_[scored], C_[scored], c_[scored], M, K),
+                                "p_band": t["p_in_band"].to_numpy(),
+                                "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
+                                "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy(),
+                                "seconds": secs, "rank_seconds": rsecs}))
+    return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, n_fits, time.perf_counter() - t0
 
 
 def summarise_joint(d):
@@ -302,6 +382,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None, help="only the first N models of each file (a quick look)")
     ap.add_argument("--no-joint", action="store_true", help="leave out the joint model (rank --joint)")
+    ap.add_argument("--no-ladders", action="store_true", help="leave out the files of one training stage")
     args = ap.parse_args()
     models = [(m, "posterior") for m in args.models.split(",") if m] + [BASELINE]
     items = tasks()
@@ -342,20 +423,32 @@ def main():
         d = joint_hidden(items, args.seeds, cov, own=None if cov or DEFAULT_MODEL not in args.models.split(",")
                          else own)
         if isinstance(d, tuple):
-            d, pooled, averaged_pool = d
+            d, pooled, equal_pool, averaged_pool = d
         fits = d.drop_duplicates(["file", "seed"]).seconds
         _print_arm(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
                    f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems",
                    d, how)
         if not cov and pooled is not None:
+            w = pooled[pooled.pooled].drop_duplicates(["file", "group", "seed"]).weight
             _print_arm(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
                        f"{DEFAULT_MODEL} ranking and the joint model's above, their rates of success averaged "
-                       f"(q and its interval, P(solved within K)), P(q in the band) their mean; the joint's alone "
-                       f"for a run whose subsample solved nothing "
+                       f"(q and its interval, P(solved within K)), P(q in the band) their mean, the joint's weight "
+                       f"half the share of the group's spread its shared part explains (here "
+                       f"{w.min():.3f}-{w.max():.3f}, median {w.median():.3f}); the joint's alone for a run whose "
+                       f"subsample solved nothing "
                        f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)",
                        pooled, "pooled")
-            _print_arm("\nbaseline, the pooling before: every probability and interval end the plain mean of the "
-                       "two (the same rankings)", averaged_pool, "pooled as probabilities")
+            _print_arm("\nbaseline, the pooling before: the same, with equal weights (the same rankings)",
+                       equal_pool, "pooled with equal weights")
+            _print_arm("\nbaseline: every probability and interval end the plain mean of the two (the same "
+                       "rankings)", averaged_pool, "pooled as probabilities")
+    if not args.no_ladders:
+        arms, n_fits, secs = ladders_real(args.seeds)
+        print(f"\nfiles of one training stage (the Pythia sizes at one train_tokens as one file, the joint model "
+              f"fitted to it alone; {n_fits} fits, {secs:.0f} s in all), {args.seeds} seeds:")
+        for arm, d in arms.items():
+            _print_arm(f"\none training stage: {arm}" + (" (rank --group-col's default)" if arm == "pooled" else ""),
+                       d, f"one training stage, {arm}")
 
 
 def _print_arm(title, d, how):
