@@ -21,7 +21,7 @@ independent of each other, which the joint model does not expect; a power law wi
 LADDER_SEEDS seeds each. The ECE of the never-solved problems' P(solved within K) against their true
 1 - (1 - q)^K, on the groups whose own ranking can be fitted: each group's own ranking, the joint
 model's (``rank --joint``), the pooled ranking (difficulty.pooled.combine_rankings: the two rates of
-success averaged, the joint's weighted by the share of the group's spread its shared part explains) and,
+success averaged, the joint's weight half the share of the group's spread its shared part explains) and,
 as baselines, the same with equal weights (the pooling before) and the two averaged as probabilities.
 
     python benchmarks/bench_ranking.py [--models beta,kumaraswamy] [--no-ladders]
