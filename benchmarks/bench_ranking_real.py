@@ -36,7 +36,7 @@ time per ranking is the two rankings' and the pooling's (the joint fit apart); a
 same two rankings pooled with equal weights (the pooling before) and with every probability and interval
 end averaged as such.
 
-Last, files of one training stage: the sizes' checkpoints at one train_tokens as one file (as a user's
+Then files of one training stage: the sizes' checkpoints at one train_tokens as one file (as a user's
 file of several models trained alike), each stage's joint fit on that file alone, scored as the joint
 arm is: each group's own ranking, the joint model's, the pooled ranking and the same with equal weights.
 
