@@ -127,6 +127,20 @@ def one_run(item, seed, models):
     return rows, runs, default
 
 
+def scored_rows(table, ids, run, N, C, c, fitted_alone, seconds, rank_seconds, **extra):
+    """One ranking's rows for the problems ``ids`` whose truth is known (full counts N, C; subsample c),
+    as the joint arms score them; ``run`` is (file, group, seed)."""
+    f, name, seed = run
+    t = table.set_index(table["problem"].astype(str)).loc[ids]
+    rate = C / N
+    return pd.DataFrame({
+        "file": f, "group": name, "seed": seed, "c": c, "C": C, "N": N, "fitted_alone": fitted_alone, **extra,
+        "p_hidden": t["p_hidden_obtainable"].to_numpy(), "truth_solve": solved_within(N, C, c, M, K),
+        "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
+        "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy(),
+        "seconds": seconds, "rank_seconds": rank_seconds})
+
+
 def joint_hidden(items, seeds, covariates=False, own=None):
     """The joint model over all groups of a file (``rank --joint``): one fit per file and seed to every
     cell subsampled to M attempts, the ranked groups' cells with the very subsample their per-group runs
@@ -171,16 +185,8 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                     N_, C_, c_ = task.n[scored], task.c[scored], ts.c[scored]
 
                     def frame(table, seconds, **extra):  # the problems whose truth is known
-                        t = table.set_index(table["problem"].astype(str)).loc[probs[scored]]
-                        rate = C_ / N_
-                        return pd.DataFrame({
-                            "file": f, "group": name, "seed": seed, "c": c_, "C": C_, "N": N_,
-                            "fitted_alone": bool(ts.c.sum() > 0), **extra,
-                            "p_hidden": t["p_hidden_obtainable"].to_numpy(),
-                            "truth_solve": solved_within(N_, C_, c_, M, K),
-                            "p_band": t["p_in_band"].to_numpy(), "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
-                            "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy(),
-                            "seconds": secs, "rank_seconds": seconds})
+                        return scored_rows(table, probs[scored], (f, name, seed), N_, C_, c_,
+                                           bool(ts.c.sum() > 0), secs, seconds, **extra)
 
                     rows.append(frame(rj.table, rank_secs))
                     if own is not None:
@@ -256,17 +262,8 @@ def ladders_real(seeds):
                             tables |= {"pooled": (rj.table, tj), "equal weights": (rj.table, tj)}
                         ids = np.asarray(s.problem[m], dtype=str)[scored]
                         for arm, (table, rsecs) in tables.items():
-                            t = table.set_index(table["problem"].astype(str)).loc[ids]
-                            rate = C_[scored] / N_[scored]
-                            arms[arm].append(pd.DataFrame({
-                                "file": f, "group": name, "seed": seed, "c": c_[scored], "C": C_[scored],
-                                "N": N_[scored], "fitted_alone": ro is not None,
-                                "p_hidden": t["p_hidden_obtainable"].to_numpy(),
-                                "truth_solve": solved_within(N_[scored], C_[scored], c_[scored], M, K),
-                                "p_band": t["p_in_band"].to_numpy(),
-                                "truth_band": (rate >= 1 / K) & (rate <= Q_HI),
-                                "q_low": t["q_low"].to_numpy(), "q_high": t["q_high"].to_numpy(),
-                                "seconds": secs, "rank_seconds": rsecs}))
+                            arms[arm].append(scored_rows(table, ids, (f, name, seed), N_[scored], C_[scored],
+                                                         c_[scored], ro is not None, secs, rsecs))
     return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, n_fits, time.perf_counter() - t0
 
 
