@@ -29,27 +29,32 @@ a part that calls a problem sure to stay unsolved caps the pool at half the othe
 rates, a part that finds a fast rate keeps more of it (parts at 0 and 0.9: 0.45 as probabilities, 0.68
 as rates).
 P(q in the band) and P(never solvable), probabilities of a set of q, are the weighted means (the
-mixture's). The list is ranked again on the pooled probabilities. The joint model's weight is R / 2:
-equal weights where its shared part (one difficulty per problem, one ability per group) explains the
-group's problem-to-problem spread, less as it leaves more unexplained (R = V / (V + s^2), V the spread of
-the structured logit q over the group's problems and s the residual sd; JointFit.shared_share). Where each
-group's rates are its own the joint model knows little of a problem beyond the group's own counts, and
-the group's own ranking is the better guide (on generated independent groups R is 0.34-0.64; on the
-Pythia files 0.88-1.0, so the weight is 0.44-0.50 there). For problems solved with small
-probability the two scales agree; summed over problems, the pooled P(solved within K) is at least
-the mean of the two parts' sums, so it can exceed the pooled forecast of pass@K (a mean of the parts'
-forecasts) by the parts' disagreement.
+mixture's). The list is ranked again on the pooled probabilities. The joint model's weight is
+JOINT_LEAD x R = 0.8 R, R the share of the group's problem-to-problem spread its shared part (one
+difficulty per problem, one ability per group) explains (R = V / (V + s^2), V the spread of the
+structured logit q over the group's problems and s the residual sd; JointFit.shared_share). Where the
+shared part explains the spread the joint model leads, since it reads a never-solved problem from the
+groups that solved it, and a fifth stays with the group's own ranking, whose errors are not the joint's
+(a combination of two forecasts beats the better one alone when their errors differ); where each group's
+rates are its own the joint model knows little of a problem beyond the group's own counts, and the
+group's own ranking leads (on generated independent groups R is 0.34-0.64; on the Pythia files
+0.95-1.0, so the weight is 0.76-0.80 there). For problems solved with small probability the two scales
+agree; summed over problems, the pooled P(solved within K) is at least the mean of the two parts' sums, so
+it can exceed the pooled forecast of pass@K (a mean of the parts' forecasts) by the parts' disagreement.
 
 benchmarks/bench_ranking_real.py measures the calibration against each part, each group's own ranking
 fitted to all its problems: on the Pythia files (both, two subsamples, the joint model fitted to each
-whole file) the never-solved problems' P(solved within 10,000) has ECE 0.022 over every run and 0.044
-where the group's own ranking could be fitted (its own alone 0.135, the joint's alone 0.117; averaged as
-probabilities 0.069). On files of one training stage (the sizes at one train_tokens, the joint model
-fitted to that file alone) the joint's alone is the better there (0.052 against the pooled 0.083, 11
-against 19 of 43 models over 0.12): no weight was found that is best on both kinds of file. On
-generated ladders (benchmarks/bench_ranking.py: 6 groups x 150 problems, four truths of q, four seeds
-each) the weight is 0.17-0.32 where the groups are independent, and there the never-solved ECE is 0.062
-against 0.114 with equal weights (each group's own alone 0.027); over the four truths 0.106 against 0.117.
+whole file) the never-solved problems' P(solved within 10,000) has ECE 0.017 over every run and 0.029
+where the group's own ranking could be fitted (its own alone 0.113, the joint's alone 0.051; with the
+weight R / 2 0.073), and 90% intervals for q cover 0.855 there (own 0.866, joint 0.797). On files of one
+training stage (the sizes at one train_tokens, the joint model fitted to that file alone): 0.022 (the
+joint's alone 0.052, own 0.111, R / 2 0.083), 8 of 43 models over 0.12 (11, 28, 19), intervals 0.945.
+JOINT_LEAD was read off these two kinds of file: on both, weights 0.7-0.9 on the joint did about equally
+well and better than 0.5 or 1 (the joint's alone covers q in 0.80 of the whole files' problems).
+On generated ladders (benchmarks/bench_ranking.py: 6 groups x 150 problems, four truths of q, four seeds
+each) the weight is 0.27-0.51 where the groups are independent, where each group's own ranking alone is
+the better guide; over the four truths the never-solved ECE is 0.101 (the weight R / 2: 0.106; each
+group's own alone 0.082, the joint's alone 0.119).
 """
 from __future__ import annotations
 
@@ -62,7 +67,11 @@ from .errors import DifficultyError
 from .forecast import Forecast
 
 __all__ = ["pooling_blocked", "combine", "forecast_groups", "combine_rankings", "rank_groups", "pool_rates",
-           "POOL_MIN_GROUPS", "POOL_MIN_SHARED"]
+           "joint_weight", "POOL_MIN_GROUPS", "POOL_MIN_SHARED", "JOINT_LEAD"]
+
+# the pooled ranking's weight on the joint model per unit of the share R of the group's spread its shared
+# part explains (module docstring); the rest, at least 1 - JOINT_LEAD, stays with the group's own ranking
+JOINT_LEAD = 0.8
 
 # the per-problem columns of a ranking that are pooled: on the scale of the per-attempt rate, those of q
 # (through log(1 - q)) and the probabilities of solving within K (through log P(unsolved after K)); as a
@@ -186,15 +195,24 @@ def pool_rates(a, b, weight: float = 0.5):
         return -np.expm1((1.0 - weight) * np.log1p(-a) + weight * np.log1p(-b))
 
 
+def joint_weight(share: float) -> float:
+    """The pooled ranking's weight on the joint model, JOINT_LEAD x R, from the share R of the group's
+    problem-to-problem spread the joint model's shared part explains (module docstring)."""
+    share = float(share)
+    if not 0.0 <= share <= 1.0:
+        raise DifficultyError(f"the share the joint model explains must be in [0, 1], got {share}")
+    return JOINT_LEAD * share
+
+
 def combine_rankings(own, joint, weight: float | None = None):
     """The pooled ranking of one group from ``own`` (the group's own ranking) and ``joint`` (a ranking from
     the joint model, weight on it): per problem, q's mean and interval ends and the probabilities of solving
     within K pooled on the scale of the per-attempt rate (:func:`pool_rates`; module docstring), P(q in the
     band) and P(never solvable) as weighted means; ranked again on the pooled probability. Both ask the same
     question with the same budget, band and level, of the same problems (matched by problem id) with the
-    same counts. ``weight`` None: equal weights scaled by the share R of the group's spread the joint
-    model's shared part explains, weight = R / 2 (:meth:`difficulty.joint.JointFit.shared_share`, recorded
-    in the joint ranking's ``fit_info``; module docstring)."""
+    same counts. ``weight`` None: JOINT_LEAD (0.8) times the share R of the group's spread the joint
+    model's shared part explains (:func:`joint_weight`; R from :meth:`difficulty.joint.JointFit.shared_share`,
+    recorded in the joint ranking's ``fit_info``; module docstring)."""
     from .ranking import _ranked
 
     same = (own.question == joint.question and own.budget == joint.budget and own.level == joint.level
@@ -222,7 +240,7 @@ def combine_rankings(own, joint, weight: float | None = None):
         if share is None:
             raise DifficultyError("the joint ranking does not say how much its shared part explains "
                                   "(fit_info['shared_share']): give the joint model's weight")
-        weight = 0.5 * float(share)
+        weight = joint_weight(share)
     if not 0.0 <= weight <= 1.0:
         raise DifficultyError(f"the joint model's weight must be in [0, 1], got {weight}")
     table = a[["problem", "n", "c"]].copy()

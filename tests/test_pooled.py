@@ -204,7 +204,10 @@ def test_combine_rankings_pools_every_column_and_ranks_again():
     with pytest.raises(DifficultyError, match="give the joint model's weight"):
         combine_rankings(own, joint)
     joint.fit_info["shared_share"] = 0.25
-    pd.testing.assert_frame_equal(combine_rankings(own, joint).table, combine_rankings(own, joint, weight=0.125).table)
+    pd.testing.assert_frame_equal(combine_rankings(own, joint).table, combine_rankings(own, joint, weight=0.2).table)
+    joint.fit_info["shared_share"] = 1.5  # not a share: said, not clipped
+    with pytest.raises(DifficultyError, match="share the joint model explains must be in"):
+        combine_rankings(own, joint)
 
 
 def test_rank_groups_is_each_groups_own_and_the_joint_combined():
@@ -241,7 +244,7 @@ def test_shared_share_is_the_explained_share_of_each_groups_spread():
     """JointFit.shared_share(group) = mean over draws of V / (V + s^2), V the variance over the group's
     problems of a_i theta_j - b_i: against a plain loop over the draws' parameters; near 1 where the
     groups' rates follow shared difficulties, well below where each group's rates are its own; the joint
-    ranking records it and the pooled ranking gives the joint model's half of it as weight."""
+    ranking records it and the pooled ranking gives the joint model 0.8 of it as weight."""
     from difficulty.pooled import rank_groups
     from difficulty.ranking import rank_problems
 
@@ -270,8 +273,8 @@ def test_shared_share_is_the_explained_share_of_each_groups_spread():
             rj = rank_problems(fit=fit, group="m2", budget=5000, question="hidden")
             assert rj.fit_info["shared_share"] == fit.shared_share("m2", draws=200)  # the ranking's draws
             pooled = rank_groups(counts, budget=5000, question="hidden", joint=fit)
-            half = 0.5 * rj.fit_info["shared_share"]  # equal weights, scaled by the share explained
-            assert pooled["m2"].fit_info["weights"] == {"own": 1 - half, "joint": half}
+            w = 0.8 * rj.fit_info["shared_share"]  # the joint leads by the share explained, 1/5 kept on the own
+            assert pooled["m2"].fit_info["weights"] == {"own": 1 - w, "joint": w}
     assert min(shares["shared"]) > 0.9 and max(shares["independent"]) < 0.6, shares
 
 

@@ -47,8 +47,9 @@ def _description():
             f"(default {DEFAULT_MODEL}; see the README for how it is chosen and how well it is calibrated).\n\n"
             "With --group-col on groups that share problems (several models on one benchmark), each group's "
             "ranking is pooled with the joint model's over all groups (--joint): per problem, the two rates of "
-            "success averaged (q and its interval, P(solved within K)), P(q in the band) the mean of the two, "
-            "ranked again (--no-pool: each group alone).")
+            "success averaged (q and its interval, P(solved within K)), P(q in the band) the weighted mean of the "
+            "two, ranked again (--no-pool: each group alone). The joint model's weight is 0.8 times the share of "
+            "the group's problem-to-problem spread its shared difficulties explain.")
 
 
 def add_parser(subparsers) -> None:
@@ -79,8 +80,8 @@ def add_parser(subparsers) -> None:
     add_joint(p, "each group's probabilities")
     p.add_argument("--pool", action=argparse.BooleanOptionalAction, default=None,
                    help="each group's ranking pooled with the joint model's (per problem, the two rates of success "
-                        "averaged); default: on when the groups share problems (3 or more groups, half the rows on "
-                        "problems two groups attempted) and neither --model nor --posterior is named")
+                        "averaged, weighted); default: on when the groups share problems (3 or more groups, half the "
+                        "rows on problems two groups attempted) and neither --model nor --posterior is named")
     p.add_argument("--seed", type=whole(0), default=0)
     p.add_argument("--json", action="store_true")
     add_quiet(p)
