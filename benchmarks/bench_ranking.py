@@ -21,8 +21,9 @@ independent of each other, which the joint model does not expect; a power law wi
 LADDER_SEEDS seeds each. The ECE of the never-solved problems' P(solved within K) against their true
 1 - (1 - q)^K, on the groups whose own ranking can be fitted: each group's own ranking, the joint
 model's (``rank --joint``), the pooled ranking (difficulty.pooled.combine_rankings: the two rates of
-success averaged, the joint's weight half the share of the group's spread its shared part explains) and,
-as baselines, the same with equal weights (the pooling before) and the two averaged as probabilities.
+success averaged, the joint's weight 0.8 times the share of the group's spread its shared part explains)
+and, as baselines, the same with the joint's weight at half that share (the pooling before), with equal
+weights, and the two averaged as probabilities.
 
     python benchmarks/bench_ranking.py [--models beta,kumaraswamy] [--no-ladders]
 """
@@ -118,7 +119,7 @@ def ladders():
     from difficulty.counts import EvalCounts
     from difficulty.errors import DifficultyError
     from difficulty.joint import fit_joint
-    from difficulty.pooled import combine_rankings
+    from difficulty.pooled import combine_rankings, joint_weight
 
     kinds = ("joint model's family", "power law", "independent groups", "power law, noisy")
     rows = []
@@ -143,19 +144,20 @@ def ladders():
                     except DifficultyError:
                         continue  # a group that solved nothing: the pooled ranking is the joint's alone
                     parts = {"own": ro.table, "joint": rj.table, "pooled": combine_rankings(ro, rj).table,
+                             "before (R / 2)": combine_rankings(ro, rj, 0.5 * rj.fit_info["shared_share"]).table,
                              "equal weights": combine_rankings(ro, rj, 0.5).table}
                     ot = ro.table.set_index("problem")
                     zero = ot.c.to_numpy() == 0
                     truth = -np.expm1(K * np.log1p(-np.minimum(q[:, j], 1 - 1e-16)))
                     truth = pd.Series(truth, index=ids).loc[ot.index].to_numpy()
                     row = dict(kind=kind, seed=seed, group=name, truth=truth[zero],
-                               weight=0.5 * rj.fit_info["shared_share"])  # the pooled ranking's
+                               weight=joint_weight(rj.fit_info["shared_share"]))  # the pooled ranking's
                     parts["as probabilities"] = averaged_as_probabilities(ro.table, rj.table)
                     for part, t in parts.items():  # never solved: P(hidden obtainable) = P(solved within K)
                         row[part] = t.set_index("problem").loc[ot.index, "p_hidden_obtainable"].to_numpy()[zero]
                     rows.append(row)
     df = pd.DataFrame(rows)
-    cols = ("own", "joint", "pooled", "equal weights", "as probabilities")
+    cols = ("own", "joint", "pooled", "before (R / 2)", "equal weights", "as probabilities")
     out = []
     for kind, d in df.groupby("kind", sort=False):
         truth = np.concatenate(d.truth.to_list())
@@ -173,6 +175,7 @@ def ladders():
           f"{time.perf_counter() - t0:.0f} s")
     print(out.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("mean ECE over the truths: " + ", ".join(f"{col} {out[f'ECE {col}'].mean():.3f}" for col in cols))
+    return df
 
 
 def main():

@@ -32,13 +32,17 @@ subsample has no success at all cannot be fitted per group (nothing tells the po
 and is counted apart. Last, the pooled ranking ``rank --group-col`` gives by default on files whose
 groups share problems (difficulty.pooled: the group's own ranking and the joint model's, their rates of
 success averaged; the joint's alone where the group solved nothing), scored as the joint arm is; its
-time per ranking is the two rankings' and the pooling's (the joint fit apart); and as its baseline the
-same two rankings pooled with equal weights (the pooling before) and with every probability and interval
-end averaged as such.
+time per ranking is the two rankings' and the pooling's (the joint fit apart); and as its baselines the
+same two rankings pooled with the joint's weight at half the share its shared part explains (the pooling
+before) and with every probability and interval end averaged as such.
 
 Then files of one training stage: the sizes' checkpoints at one train_tokens as one file (as a user's
 file of several models trained alike), each stage's joint fit on that file alone, scored as the joint
-arm is: each group's own ranking, the joint model's, the pooled ranking and the same with equal weights.
+arm is: each group's own ranking, the joint model's, the pooled ranking and the pooling before.
+
+Each group's subsample is drawn from a random stream of its own (file, group, seed): with one stream per
+seed for every group, their subsamples would share random numbers, and the joint model would see groups
+fail the same problems together more often than models sampled independently do.
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
         [--no-joint] [--no-ladders]
@@ -52,6 +56,7 @@ import pathlib
 import sys
 import time
 import warnings
+import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -96,11 +101,19 @@ def solved_within(N, C, c, m, k):
     return np.where(s > 0, np.where(rest - s >= k, -np.expm1(log_none), 1.0), 0.0)
 
 
+def task_rng(f, name, seed):
+    """The random stream of one group's subsample: its own per (file, group, seed). One stream per seed
+    shared by every group would draw their subsamples with common random numbers, so that groups failing
+    a problem together in the subsample would be likelier than in data sampled independently per model,
+    which the joint model reads as the problem being harder."""
+    return np.random.default_rng([seed, zlib.crc32(f"{f}/{name}".encode())])
+
+
 def one_run(item, seed, models):
     """Rows per problem and per model ranked, what each run did, and the default model's ranking itself
     (None when it could not be fitted) for the pooled arm."""
     f, name, full, scored = item
-    sub = subsample_counts(full, M, np.random.default_rng(seed))
+    sub = subsample_counts(full, M, task_rng(f, name, seed))
     truth_solve = solved_within(full.n, full.c, sub.c, M, K)[scored]
     rate = full.c[scored] / full.n[scored]
     rows, runs, default = [], [], None
@@ -151,7 +164,7 @@ def joint_hidden(items, seeds, covariates=False, own=None):
     ranking of its own), returned as a second frame of rows."""
     from difficulty.io import group_covariates
     from difficulty.joint import fit_joint
-    from difficulty.pooled import combine_rankings
+    from difficulty.pooled import combine_rankings, joint_weight
 
     rows, pooled_rows, equal_rows, mean_rows = [], [], [], []
     for f in FILES:
@@ -167,7 +180,7 @@ def joint_hidden(items, seeds, covariates=False, own=None):
             c = sub.c.copy()
             task_sub = {}
             for _, name, task, scored in mine:  # the per-group run's own subsample of the group's problems
-                ts = subsample_counts(task, M, np.random.default_rng(seed))
+                ts = subsample_counts(task, M, task_rng(f, name, seed))
                 for p, cc in zip(np.asarray(task.problem, dtype=str), ts.c):
                     c[key[(str(name), p)]] = cc
                 task_sub[name] = (task, ts, scored)
@@ -195,9 +208,12 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                         mask = rj.table["problem"].astype(str).isin(probs).to_numpy()  # the ranked problems
                         part = replace(rj, table=rj.table[mask])
                         tp = (combine_rankings(own_r.asking("hidden"), part) if own_r is not None else rj).table
+                        share = rj.fit_info["shared_share"]
                         pooled_rows.append(frame(tp, rank_secs + own_secs + time.perf_counter() - t1,
-                                                 pooled=own_r is not None, weight=0.5 * rj.fit_info["shared_share"]))
-                        te = (combine_rankings(own_r.asking("hidden"), part, 0.5) if own_r is not None else rj).table
+                                                 pooled=own_r is not None, weight=joint_weight(share)))
+                        before = 0.5 * share  # the pooling before: the joint's weight R / 2
+                        te = (combine_rankings(own_r.asking("hidden"), part, before) if own_r is not None
+                              else rj).table
                         equal_rows.append(frame(te, rank_secs + own_secs, pooled=own_r is not None))
                         tm = averaged_as_probabilities(own_r.table, rj.table) if own_r is not None else rj.table
                         mean_rows.append(frame(tm, rank_secs + own_secs, pooled=own_r is not None))
@@ -212,11 +228,12 @@ def ladders_real(seeds):
     Pythia sizes' checkpoints at that stage as one file (groups sharing the 128 problems; stages with at
     least 5 groups of >= 20 problems at N >= M + K), every cell subsampled to M attempts, the joint model
     fitted to that file alone. Per group: its own ranking, the joint model's, and the pooled ranking
-    (``rank --group-col``'s default) and the same with equal weights; the frames of :func:`summarise_joint`."""
+    (``rank --group-col``'s default) and the pooling before (the joint's weight R / 2); the frames of
+    :func:`summarise_joint`."""
     from difficulty.joint import fit_joint
-    from difficulty.pooled import combine_rankings
+    from difficulty.pooled import combine_rankings, joint_weight
 
-    arms = {"own": [], "joint": [], "pooled": [], "equal weights": []}
+    arms = {"own": [], "joint": [], "pooled": [], "before (R / 2)": []}
     t0 = time.perf_counter()
     n_fits = 0
     for f in FILES:
@@ -254,16 +271,18 @@ def ladders_real(seeds):
                             to = time.perf_counter() - t1
                         except DifficultyError:
                             ro, to = None, 0.0
+                        share = rj.fit_info["shared_share"]
                         tables = {"joint": (rj.table, tj)}
                         if ro is not None:
                             tables |= {"own": (ro.table, to), "pooled": (combine_rankings(ro, rj).table, to + tj),
-                                       "equal weights": (combine_rankings(ro, rj, 0.5).table, to + tj)}
+                                       "before (R / 2)": (combine_rankings(ro, rj, 0.5 * share).table, to + tj)}
                         else:  # rank --group-col gives the joint's alone
-                            tables |= {"pooled": (rj.table, tj), "equal weights": (rj.table, tj)}
+                            tables |= {"pooled": (rj.table, tj), "before (R / 2)": (rj.table, tj)}
                         ids = np.asarray(s.problem[m], dtype=str)[scored]
                         for arm, (table, rsecs) in tables.items():
                             arms[arm].append(scored_rows(table, ids, (f, name, seed), N_[scored], C_[scored],
-                                                         c_[scored], ro is not None, secs, rsecs))
+                                                         c_[scored], ro is not None, secs, rsecs,
+                                                         weight=joint_weight(share)))
     return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, n_fits, time.perf_counter() - t0
 
 
@@ -430,13 +449,13 @@ def main():
             _print_arm(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
                        f"{DEFAULT_MODEL} ranking and the joint model's above, their rates of success averaged "
                        f"(q and its interval, P(solved within K)), P(q in the band) their mean, the joint's weight "
-                       f"half the share of the group's spread its shared part explains (here "
+                       f"0.8 times the share of the group's spread its shared part explains (here "
                        f"{w.min():.3f}-{w.max():.3f}, median {w.median():.3f}); the joint's alone for a run whose "
                        f"subsample solved nothing "
                        f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)",
                        pooled, "pooled")
-            _print_arm("\nbaseline, the pooling before: the same, with equal weights (the same rankings)",
-                       equal_pool, "pooled with equal weights")
+            _print_arm("\nbaseline, the pooling before: the same, the joint's weight half the share (R / 2; the "
+                       "same rankings)", equal_pool, "pooled as before")
             _print_arm("\nbaseline: every probability and interval end the plain mean of the two (the same "
                        "rankings)", averaged_pool, "pooled as probabilities")
     if not args.no_ladders:
