@@ -496,6 +496,8 @@ def test_analyze_joint_gives_each_group_the_joint_results(monkeypatch, tmp_path)
     assert all(f"]({made[k]})" in text for k in ("pass_at_k", "density", "ranking"))
     text = render_markdown([{**res["m1"].data, "figures": {}}], "t.csv", "x", 1.0)
     assert "Pooled forecast" in text and " pooled | 90% band |" in text
+    w = res["m1"].data["ranking"]["fit"]["weights"]["joint"]  # the ranking's own weight, as the text gives it
+    assert f"averaged with the same weights, the joint model's {w:.2f}, from the share" in text
 
 
 def test_analyze_joint_with_ten_attempts_per_problem():

@@ -173,10 +173,12 @@ def _ranking(g, figures):
     if r["model"] == "joint":
         by = "the joint model's posterior"
     elif r["model"].endswith(" + joint"):
+        w = (r.get("fit") or {}).get("weights", {}).get("joint")
         by = (f"this group's {r['model'][:-len(' + joint')]} posterior and the joint model's, pooled (each "
               "problem's probability of lying in the band the weighted mean of the two; its q and chance of being "
-              "solved within the budget from the two rates of success averaged with the same weights, the joint "
-              "model's 0.8 times the share of this group's spread its shared difficulties explain)")
+              "solved within the budget from the two rates of success averaged with the same weights"
+              + ("" if w is None else f", the joint model's {_num(w, '.2f')}, from the share of this group's "
+                 "spread its shared difficulties explain") + ")")
     else:
         by = f"the {r['model']} posterior"
     L = ["### Difficult but obtainable", "",
