@@ -166,7 +166,7 @@ def joint_hidden(items, seeds, covariates=False, own=None):
     from difficulty.joint import fit_joint
     from difficulty.pooled import combine_rankings, joint_weight
 
-    rows, pooled_rows, equal_rows, mean_rows = [], [], [], []
+    rows, pooled_rows, before_rows, mean_rows = [], [], [], []
     for f in FILES:
         path = str(DATA / f"pythia_checkpoints_{f}_counts.csv")
         full = load_counts(path, group_col="model_nickname")
@@ -214,13 +214,13 @@ def joint_hidden(items, seeds, covariates=False, own=None):
                         before = 0.5 * share  # the pooling before: the joint's weight R / 2
                         te = (combine_rankings(own_r.asking("hidden"), part, before) if own_r is not None
                               else rj).table
-                        equal_rows.append(frame(te, rank_secs + own_secs, pooled=own_r is not None))
+                        before_rows.append(frame(te, rank_secs + own_secs, pooled=own_r is not None))
                         tm = averaged_as_probabilities(own_r.table, rj.table) if own_r is not None else rj.table
                         mean_rows.append(frame(tm, rank_secs + own_secs, pooled=own_r is not None))
     d = pd.concat(rows, ignore_index=True)
     if own is None:
         return d
-    return d, *(pd.concat(r, ignore_index=True) for r in (pooled_rows, equal_rows, mean_rows))
+    return d, *(pd.concat(r, ignore_index=True) for r in (pooled_rows, before_rows, mean_rows))
 
 
 def ladders_real(seeds):
@@ -439,7 +439,7 @@ def main():
         d = joint_hidden(items, args.seeds, cov, own=None if cov or DEFAULT_MODEL not in args.models.split(",")
                          else own)
         if isinstance(d, tuple):
-            d, pooled, equal_pool, averaged_pool = d
+            d, pooled, before_pool, averaged_pool = d
         fits = d.drop_duplicates(["file", "seed"]).seconds
         _print_arm(f"\njoint model ({how}): one fit per file and seed ({len(fits)} fits, {fits.mean():.1f} s "
                    f"each; {time.perf_counter() - t0:.0f} s in all), the same subsamples of the ranked problems",
@@ -455,7 +455,7 @@ def main():
                        f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)",
                        pooled, "pooled")
             _print_arm("\nbaseline, the pooling before: the same, the joint's weight half the share (R / 2; the "
-                       "same rankings)", equal_pool, "pooled as before")
+                       "same rankings)", before_pool, "pooled as before")
             _print_arm("\nbaseline: every probability and interval end the plain mean of the two (the same "
                        "rankings)", averaged_pool, "pooled as probabilities")
     if not args.no_ladders:
