@@ -69,6 +69,7 @@ from difficulty.backtest import subsample_counts
 from difficulty.counts import EvalCounts
 from difficulty.errors import DifficultyError
 from difficulty.io import load_counts
+from difficulty.pooled import JOINT_LEAD
 from difficulty.ranking import DEFAULT_MODEL, rank_problems
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "shared/data/real/schaeffer2025_monkeys_power_laws"
@@ -449,7 +450,7 @@ def main():
             _print_arm(f"\npooled (rank --group-col, the default where groups share problems): each group's own "
                        f"{DEFAULT_MODEL} ranking and the joint model's above, their rates of success averaged "
                        f"(q and its interval, P(solved within K)), P(q in the band) their mean, the joint's weight "
-                       f"0.8 times the share of the group's spread its shared part explains (here "
+                       f"{JOINT_LEAD:g} times the share of the group's spread its shared part explains (here "
                        f"{w.min():.3f}-{w.max():.3f}, median {w.median():.3f}); the joint's alone for a run whose "
                        f"subsample solved nothing "
                        f"({int((~pooled.drop_duplicates(['file', 'group', 'seed']).pooled).sum())} runs)",
