@@ -40,12 +40,24 @@ Then files of one training stage: the sizes' checkpoints at one train_tokens as 
 file of several models trained alike), each stage's joint fit on that file alone, scored as the joint
 arm is: each group's own ranking, the joint model's, the pooled ranking and the pooling before.
 
+Last, a file of another kind: best-of-N text jailbreaking (Hughes et al. 2024; 7 models x 159 prompts),
+where attempts were drawn in batches of 60 until a batch held a success, up to 10,020. The first batch
+is the data a user would hold (c its successes, 0 for every prompt sampling went on for), and for a
+prompt with no success in it the truth of "solved within the next K = 9,960 attempts" is in the file
+(a later batch held a success, or none did up to the cap): no subsampling, one run. Every group ranked
+by its own ranking, the joint model's (one fit to the seven groups' first batches), the pooled ranking
+(``rank --group-col``) and the pooling before; calibration of P(solved within K) for the prompts
+never solved in the first batch, and how well it orders them (AUC within each model: a group's own
+ranking gives every such prompt the same chance, since they have the same N and c). Neither the
+intervals for q nor the learnable band are scored there (where sampling stopped on a success, c/N is no
+estimate of q).
+
 Each group's subsample is drawn from a random stream of its own (file, group, seed): with one stream per
 seed for every group, their subsamples would share random numbers, and the joint model would see groups
 fail the same problems together more often than models sampled independently do.
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
-        [--no-joint] [--no-ladders]
+        [--no-joint] [--no-ladders] [--no-jailbreak] [--jailbreak-only]
 
 ``--models`` lists population models ranked from their posterior (registry names; default: the
 ranking's default); the baseline ``zi-beta (laplace)`` is always added.
@@ -287,6 +299,86 @@ def ladders_real(seeds):
     return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, n_fits, time.perf_counter() - t0
 
 
+JAILBREAK, BATCH, CAP = "bon_text_jailbreaking_counts.csv", 60, 10_020
+
+
+def jailbreak_first_batch():
+    """The best-of-N jailbreaking file as its first batches (module docstring): per arm, rows per prompt
+    never solved in the first batch (group, P(solved within the rest), truth, the joint's weight, seconds
+    per ranking), and the joint fit's seconds."""
+    from difficulty.joint import fit_joint
+    from difficulty.pooled import combine_rankings, joint_weight
+
+    path = DATA / JAILBREAK
+    if not path.exists():
+        sys.exit(f"real data not found at {path}")
+    df = pd.read_csv(path)
+    first = np.where(df.num_samples == BATCH, df.num_successes, 0)  # sampling stopped after the first batch
+    counts = EvalCounts(np.full(len(df), BATCH), first, problem=df.prompt_idx.astype(str).to_numpy(),
+                        group=df.model.astype(str).to_numpy())
+    budget = CAP - BATCH
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        jf = fit_joint(counts, seed=0, check=False)
+        fit_secs = time.perf_counter() - t0
+        arms = {"own": [], "joint": [], "pooled": [], "before (R / 2)": [], "as probabilities": []}
+        for name, g in counts.groups().items():
+            mine = (df.model.astype(str) == name).to_numpy()
+            ids = np.asarray(g.problem_ids, dtype=str)
+            never = g.c == 0
+            truth = (df.num_successes.to_numpy()[mine] > 0)[never]  # a later batch held a success
+            t0 = time.perf_counter()
+            rj = rank_problems(fit=jf, group=name, budget=budget, question="hidden")
+            tj = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            ro = rank_problems(g, budget=budget, question="hidden", seed=0)
+            to = time.perf_counter() - t0
+            share = rj.fit_info["shared_share"]
+            t0 = time.perf_counter()
+            tp = combine_rankings(ro, rj).table
+            tc = time.perf_counter() - t0
+            tables = {"own": (ro.table, to), "joint": (rj.table, tj), "pooled": (tp, to + tj + tc),
+                      "before (R / 2)": (combine_rankings(ro, rj, 0.5 * share).table, to + tj + tc),
+                      "as probabilities": (averaged_as_probabilities(ro.table, rj.table), to + tj + tc)}
+            for arm, (table, secs) in tables.items():
+                t = table.set_index(table["problem"].astype(str)).loc[ids[never]]
+                arms[arm].append(pd.DataFrame({
+                    "file": "jailbreak", "group": name, "seed": 0, "c": 0,
+                    "p_hidden": t["p_hidden_obtainable"].to_numpy(), "truth_solve": truth.astype(float),
+                    "weight": joint_weight(share), "rank_seconds": secs}))
+    return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, fit_secs
+
+
+def _auc(p, y):
+    """P(a solved prompt is ranked above an unsolved one), ties counted half (Mann-Whitney); NaN when
+    either class is empty."""
+    y = np.asarray(y, bool)
+    if y.all() or not y.any():
+        return np.nan
+    r = stats.rankdata(p)
+    return float((r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum()))
+
+
+def summarise_jailbreak(arms):
+    out = {}
+    for arm, z in arms.items():
+        per_model = {g: ece(x.p_hidden, x.truth_solve) for g, x in z.groupby("group")}
+        worst = max(per_model, key=per_model.get)
+        out[arm] = {
+            "never-solved prompts": len(z),
+            "hidden ECE pooled": ece(z.p_hidden, z.truth_solve),
+            "hidden ECE worst model": per_model[worst], "worst model": worst,
+            "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
+            **_chance_rows(z.assign(file="jailbreak"), len(per_model)),
+            "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
+            "AUC within a model (mean)": float(np.nanmean([_auc(x.p_hidden, x.truth_solve)
+                                                           for _, x in z.groupby("group")])),
+            "seconds per ranking (fit apart)": z.drop_duplicates("group").rank_seconds.mean(),
+        }
+    return pd.DataFrame(out)
+
+
 def summarise_joint(d):
     out = {}
     for label, sel in (("every run", d), ("runs a per-group ranking fits (a success in the subsample)",
@@ -400,7 +492,11 @@ def main():
     ap.add_argument("--limit", type=int, default=None, help="only the first N models of each file (a quick look)")
     ap.add_argument("--no-joint", action="store_true", help="leave out the joint model (rank --joint)")
     ap.add_argument("--no-ladders", action="store_true", help="leave out the files of one training stage")
+    ap.add_argument("--no-jailbreak", action="store_true", help="leave out the best-of-N jailbreaking file")
+    ap.add_argument("--jailbreak-only", action="store_true", help="only the best-of-N jailbreaking file")
     args = ap.parse_args()
+    if args.jailbreak_only:
+        return jailbreak_section()
     models = [(m, "posterior") for m in args.models.split(",") if m] + [BASELINE]
     items = tasks()
     if args.limit:
@@ -466,6 +562,22 @@ def main():
         for arm, d in arms.items():
             _print_arm(f"\none training stage: {arm}" + (" (rank --group-col's default)" if arm == "pooled" else ""),
                        d, f"one training stage, {arm}")
+    if not args.no_jailbreak:
+        jailbreak_section()
+
+
+def jailbreak_section():
+    t0 = time.perf_counter()
+    arms, fit_secs = jailbreak_first_batch()
+    w = arms["pooled"].drop_duplicates("group").weight
+    print(f"\nbest-of-N jailbreaking ({JAILBREAK}): each model's first batch of {BATCH} attempts per prompt as the "
+          f"data, P(solved within the next {CAP - BATCH:,}) of the prompts no attempt of it solved, against the "
+          f"file's later batches; the joint fit {fit_secs:.1f} s, the pooled ranking's joint weight "
+          f"{w.min():.3f}-{w.max():.3f}; {time.perf_counter() - t0:.0f} s in all")
+    print(summarise_jailbreak(arms).to_string(float_format=lambda v: f"{v:.3f}"))
+    z = arms["pooled"]
+    print(f"\nreliability, P(solved within {CAP - BATCH:,}) for prompts never solved in the first batch: pooled")
+    print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
 def _print_arm(title, d, how):
