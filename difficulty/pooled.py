@@ -50,7 +50,11 @@ weight R / 2 0.073), and 90% intervals for q cover 0.855 there (own 0.866, joint
 training stage (the sizes at one train_tokens, the joint model fitted to that file alone): 0.022 (the
 joint's alone 0.052, own 0.111, R / 2 0.083), 8 of 43 models over 0.12 (11, 28, 19), intervals 0.945.
 JOINT_LEAD was read off these two kinds of file: on both, weights 0.7-0.9 on the joint did about equally
-well and better than 0.5 or 1 (the joint's alone covers q in 0.80 of the whole files' problems).
+well and better than 0.5 or 1 (the joint's alone covers q in 0.80 of the whole files' problems). On a
+file of another kind, not used to choose it (best-of-N jailbreaking, 7 models x 159 prompts: the first batch
+of 60 attempts as the data, whether a later batch held a success as the truth), the never-solved ECE is
+0.052 (the joint's alone 0.094, each group's own 0.157, R / 2 0.062), and a JOINT_LEAD of 0.7-0.8 again
+does best (0.050-0.052; 0.5: 0.062, 1: 0.086).
 On generated ladders (benchmarks/bench_ranking.py: 6 groups x 150 problems, four truths of q, four seeds
 each) the weight is 0.27-0.51 where the groups are independent, where each group's own ranking alone is
 the better guide; over the four truths the never-solved ECE is 0.101 (the weight R / 2: 0.106; each
