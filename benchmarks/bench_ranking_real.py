@@ -372,7 +372,7 @@ def summarise_jailbreak(arms):
             "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
             **_chance_rows(z.assign(file="jailbreak"), len(per_model)),
             "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
-            "AUC within a model (mean)": float(np.nanmean([_auc(x.p_hidden, x.truth_solve)
+            "AUC within a model (mean, both outcomes)": float(np.nanmean([_auc(x.p_hidden, x.truth_solve)
                                                            for _, x in z.groupby("group")])),
             "seconds per ranking (fit apart)": z.drop_duplicates("group").rank_seconds.mean(),
         }
