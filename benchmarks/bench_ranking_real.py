@@ -57,7 +57,7 @@ seed for every group, their subsamples would share random numbers, and the joint
 fail the same problems together more often than models sampled independently do.
 
     python benchmarks/bench_ranking_real.py [--seeds 2] [--models beta,kumaraswamy,zi-beta] [--jobs 2]
-        [--no-joint] [--no-ladders] [--no-jailbreak] [--jailbreak-only]
+        [--no-joint] [--no-ladders] [--no-jailbreak] [--only stages|jailbreak]
 
 ``--models`` lists population models ranked from their posterior (registry names; default: the
 ranking's default); the baseline ``zi-beta (laplace)`` is always added.
@@ -493,9 +493,12 @@ def main():
     ap.add_argument("--no-joint", action="store_true", help="leave out the joint model (rank --joint)")
     ap.add_argument("--no-ladders", action="store_true", help="leave out the files of one training stage")
     ap.add_argument("--no-jailbreak", action="store_true", help="leave out the best-of-N jailbreaking file")
-    ap.add_argument("--jailbreak-only", action="store_true", help="only the best-of-N jailbreaking file")
+    ap.add_argument("--only", choices=("stages", "jailbreak"), default=None,
+                    help="only the files of one training stage, or only the best-of-N jailbreaking file")
     args = ap.parse_args()
-    if args.jailbreak_only:
+    if args.only == "stages":
+        return stages_section(args.seeds)
+    if args.only == "jailbreak":
         return jailbreak_section()
     models = [(m, "posterior") for m in args.models.split(",") if m] + [BASELINE]
     items = tasks()
@@ -556,14 +559,39 @@ def main():
             _print_arm("\nbaseline: every probability and interval end the plain mean of the two (the same "
                        "rankings)", averaged_pool, "pooled as probabilities")
     if not args.no_ladders:
-        arms, n_fits, secs = ladders_real(args.seeds)
-        print(f"\nfiles of one training stage (the Pythia sizes at one train_tokens as one file, the joint model "
-              f"fitted to it alone; {n_fits} fits, {secs:.0f} s in all), {args.seeds} seeds:")
-        for arm, d in arms.items():
-            _print_arm(f"\none training stage: {arm}" + (" (rank --group-col's default)" if arm == "pooled" else ""),
-                       d, f"one training stage, {arm}")
+        stages_section(args.seeds)
     if not args.no_jailbreak:
         jailbreak_section()
+
+
+def stages_section(seeds):
+    arms, n_fits, secs = ladders_real(seeds)
+    print(f"\nfiles of one training stage (the Pythia sizes at one train_tokens as one file, the joint model "
+          f"fitted to it alone; {n_fits} fits, {secs:.0f} s in all), {seeds} seeds:")
+    for arm, d in arms.items():
+        _print_arm(f"\none training stage: {arm}" + (" (rank --group-col's default)" if arm == "pooled" else ""),
+                   d, f"one training stage, {arm}")
+    print("\nper file of one training stage, never-solved problems on the runs a per-group ranking fits (both seeds "
+          "pooled per model; MATH at 300B tokens is the final checkpoints of seven sizes)")
+    print(per_stage(arms).to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+def per_stage(arms, shown=("pooled", "joint", "own")):
+    """Per arm and file of one training stage: the models, how many are over 0.12, the ECE pooled over them,
+    the mean prediction and the observed share, and the worst model."""
+    rows = []
+    for arm in shown:
+        d = arms[arm]
+        d = d[(d.c == 0) & d.fitted_alone]
+        stage = d.group.astype(str).str.rsplit("_", n=1).str[-1]
+        for (f, st), z in d.groupby([d.file, stage], sort=False):
+            per = {g: ece(x.p_hidden, x.truth_solve) for g, x in z.groupby("group")}
+            worst = max(per, key=per.get)
+            rows.append({"arm": arm, "file": f, "stage": st, "models": len(per),
+                         "over 0.12": sum(v > 0.12 for v in per.values()), "ECE": ece(z.p_hidden, z.truth_solve),
+                         "mean predicted": z.p_hidden.mean(), "observed": z.truth_solve.mean(),
+                         "worst": f"{worst} {per[worst]:.3f} ({len(z[z.group == worst])})"})
+    return pd.DataFrame(rows).set_index(["arm", "file", "stage"])
 
 
 def jailbreak_section():
