@@ -38,7 +38,9 @@ before) and with every probability and interval end averaged as such.
 
 Then files of one training stage: the sizes' checkpoints at one train_tokens as one file (as a user's
 file of several models trained alike), each stage's joint fit on that file alone, scored as the joint
-arm is: each group's own ranking, the joint model's, the pooled ranking and the pooling before.
+arm is: each group's own ranking, the joint model's, the pooled ranking and the pooling before; then a
+table per stage file (MATH at 300B tokens, the final checkpoints of seven sizes, is the shape of a user's
+file of several models).
 
 Last, a file of another kind: best-of-N text jailbreaking (Hughes et al. 2024; 7 models x 159 prompts),
 where attempts were drawn in batches of 60 until a batch held a success, up to 10,020. The first batch
@@ -583,7 +585,7 @@ def per_stage(arms, shown=("pooled", "joint", "own")):
     for arm in shown:
         d = arms[arm]
         d = d[(d.c == 0) & d.fitted_alone]
-        stage = d.group.astype(str).str.rsplit("_", n=1).str[-1]
+        stage = d.group.astype(str).str.rsplit("_", n=1).str[-1]  # Pythia_<size>_<train tokens>
         for (f, st), z in d.groupby([d.file, stage], sort=False):
             per = {g: ece(x.p_hidden, x.truth_solve) for g, x in z.groupby("group")}
             worst = max(per, key=per.get)
