@@ -50,7 +50,8 @@ prompt with no success in it the truth of "solved within the next K = 9,960 atte
 by its own ranking, the joint model's (one fit to the seven groups' first batches), the pooled ranking
 (``rank --group-col``) and the pooling before; calibration of P(solved within K) for the prompts
 never solved in the first batch, and how well it orders them (AUC within each model: a group's own
-ranking gives every such prompt the same chance, since they have the same N and c). Neither the
+ranking gives every such prompt the same chance, since they have the same N and c); and the pooled
+ranking again with the joint's weight at factors 0.5-1.0 of R (0.8 is the rule's). Neither the
 intervals for q nor the learnable band are scored there (where sampling stopped on a success, c/N is no
 estimate of q).
 
@@ -307,7 +308,8 @@ JAILBREAK, BATCH, CAP = "bon_text_jailbreaking_counts.csv", 60, 10_020
 def jailbreak_first_batch():
     """The best-of-N jailbreaking file as its first batches (module docstring): per arm, rows per prompt
     never solved in the first batch (group, P(solved within the rest), truth, the joint's weight, seconds
-    per ranking), and the joint fit's seconds."""
+    per ranking); the joint fit's seconds; and per group (own ranking, joint ranking, prompt ids never
+    solved, their truth) for :func:`lead_scan`."""
     from difficulty.joint import fit_joint
     from difficulty.pooled import combine_rankings, joint_weight
 
@@ -325,6 +327,7 @@ def jailbreak_first_batch():
         jf = fit_joint(counts, seed=0, check=False)
         fit_secs = time.perf_counter() - t0
         arms = {"own": [], "joint": [], "pooled": [], "before (R / 2)": [], "as probabilities": []}
+        parts = []
         for name, g in counts.groups().items():
             mine = (df.model.astype(str) == name).to_numpy()
             ids = np.asarray(g.problem_ids, dtype=str)
@@ -344,12 +347,33 @@ def jailbreak_first_batch():
                       "before (R / 2)": (combine_rankings(ro, rj, 0.5 * share).table, to + tj + tc),
                       "as probabilities": (averaged_as_probabilities(ro.table, rj.table), to + tj + tc)}
             for arm, (table, secs) in tables.items():
-                t = table.set_index(table["problem"].astype(str)).loc[ids[never]]
-                arms[arm].append(pd.DataFrame({
-                    "file": "jailbreak", "group": name, "seed": 0, "c": 0,
-                    "p_hidden": t["p_hidden_obtainable"].to_numpy(), "truth_solve": truth.astype(float),
-                    "weight": joint_weight(share), "rank_seconds": secs}))
-    return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, fit_secs
+                arms[arm].append(_never_rows(table, name, ids[never], truth, joint_weight(share), secs))
+            parts.append((name, ro, rj, ids[never], truth))
+    return {k: pd.concat(v, ignore_index=True) for k, v in arms.items()}, fit_secs, parts
+
+
+def _never_rows(table, name, ids, truth, weight, secs):
+    t = table.set_index(table["problem"].astype(str)).loc[ids]
+    return pd.DataFrame({"file": "jailbreak", "group": name, "seed": 0, "c": 0,
+                         "p_hidden": t["p_hidden_obtainable"].to_numpy(), "truth_solve": truth.astype(float),
+                         "weight": weight, "rank_seconds": secs})
+
+
+def lead_scan(parts, leads=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0)):
+    """The pooled ranking with the joint's weight at other factors of the share R (JOINT_LEAD is 0.8): per
+    factor the never-solved ECE and the models over 0.12, from the same two rankings per group."""
+    from difficulty.pooled import combine_rankings
+
+    rows = []
+    for lead in leads:
+        z = pd.concat([_never_rows(combine_rankings(ro, rj, lead * rj.fit_info["shared_share"]).table, name, ids,
+                                   truth, lead * rj.fit_info["shared_share"], 0.0)
+                       for name, ro, rj, ids, truth in parts], ignore_index=True)
+        per = [ece(x.p_hidden, x.truth_solve) for _, x in z.groupby("group")]
+        rows.append({"factor": lead, "hidden ECE pooled": ece(z.p_hidden, z.truth_solve),
+                     "models over 0.12": f"{sum(v > 0.12 for v in per)}/{len(per)}",
+                     "mean predicted": z.p_hidden.mean()})
+    return pd.DataFrame(rows).set_index("factor").T
 
 
 def _auc(p, y):
@@ -598,13 +622,15 @@ def per_stage(arms, shown=("pooled", "joint", "own")):
 
 def jailbreak_section():
     t0 = time.perf_counter()
-    arms, fit_secs = jailbreak_first_batch()
+    arms, fit_secs, parts = jailbreak_first_batch()
     w = arms["pooled"].drop_duplicates("group").weight
     print(f"\nbest-of-N jailbreaking ({JAILBREAK}): each model's first batch of {BATCH} attempts per prompt as the "
           f"data, P(solved within the next {CAP - BATCH:,}) of the prompts no attempt of it solved, against the "
           f"file's later batches; the joint fit {fit_secs:.1f} s, the pooled ranking's joint weight "
           f"{w.min():.3f}-{w.max():.3f}; {time.perf_counter() - t0:.0f} s in all")
     print(summarise_jailbreak(arms).to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"\nthe pooled ranking with the joint's weight at other factors of R (the factor is {JOINT_LEAD:g}):")
+    print(lead_scan(parts).to_string(float_format=lambda v: f"{v:.3f}"))
     z = arms["pooled"]
     print(f"\nreliability, P(solved within {CAP - BATCH:,}) for prompts never solved in the first batch: pooled")
     print(reliability(z.p_hidden, z.truth_solve).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
