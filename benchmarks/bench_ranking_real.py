@@ -366,9 +366,11 @@ def lead_scan(parts, leads=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0)):
 
     rows = []
     for lead in leads:
-        z = pd.concat([_never_rows(combine_rankings(ro, rj, lead * rj.fit_info["shared_share"]).table, name, ids,
-                                   truth, lead * rj.fit_info["shared_share"], 0.0)
-                       for name, ro, rj, ids, truth in parts], ignore_index=True)
+        frames = []
+        for name, ro, rj, ids, truth in parts:
+            w = lead * rj.fit_info["shared_share"]
+            frames.append(_never_rows(combine_rankings(ro, rj, w).table, name, ids, truth, w, 0.0))
+        z = pd.concat(frames, ignore_index=True)
         per = [ece(x.p_hidden, x.truth_solve) for _, x in z.groupby("group")]
         rows.append({"factor": lead, "hidden ECE pooled": ece(z.p_hidden, z.truth_solve),
                      "models over 0.12": f"{sum(v > 0.12 for v in per)}/{len(per)}",
