@@ -48,6 +48,14 @@ AVERAGE_MODELS = ("kumaraswamy", "zi-beta")
 
 @dataclass(frozen=True)
 class Forecast:
+    """pass@k at each ``k`` with a band [low, high] at ``level``. pass@k of a fixed set of problems (or of
+    a population) never falls as k grows, so the point and the band's ends are kept nondecreasing in k
+    (for k in any order): a lower end holds at every larger k, so the running maximum from the smallest
+    k is taken, and an upper end at every smaller k, so the running minimum from the largest. Each k's
+    band is no wider and holds, under the posterior, at least the probability it held: its new lower end
+    is the lower end at some smaller k, which pass@k at k exceeds at least as often as pass@k there does
+    (likewise the upper end, from a larger k)."""
+
     k: np.ndarray
     pass_at_k: np.ndarray
     low: np.ndarray
@@ -63,6 +71,12 @@ class Forecast:
     draws: np.ndarray | None = field(default=None, repr=False, compare=False)  # (draws, K): the posterior's band
     # (a checked band, widened by the model's extrapolation error, may be wider than their quantiles)
 
+    def __post_init__(self):
+        mid, lo, hi = monotone_band(self.k, self.pass_at_k, self.low, self.high)
+        object.__setattr__(self, "pass_at_k", mid)
+        object.__setattr__(self, "low", lo)
+        object.__setattr__(self, "high", hi)
+
     def to_dict(self):
         out = {"k": self.k.tolist(), "pass_at_k": self.pass_at_k.tolist(), "low": self.low.tolist(),
                "high": self.high.tolist(), "level": self.level, "model": self.model, "method": self.method,
@@ -76,6 +90,21 @@ class Forecast:
         if self.warnings:
             out["warnings"] = list(self.warnings)
         return out
+
+
+def monotone_band(k, mid, low, high):
+    """The point and band ends made nondecreasing in ``k`` (the :class:`Forecast` docstring): the running
+    maximum of the point and of the lower end in increasing k, the running minimum of the upper end in
+    decreasing k. New arrays; ``k`` in any order."""
+    k = np.asarray(k, dtype=float)
+    mid, low, high = (np.array(v, dtype=float) for v in (mid, low, high))
+    if k.ndim != 1 or mid.shape != k.shape or low.shape != k.shape or high.shape != k.shape:
+        return mid, low, high  # not a curve over k (validated where it is built)
+    order = np.argsort(k, kind="stable")
+    for v, up in ((mid, True), (low, True), (high, False)):
+        w = v[order]
+        v[order] = np.fmax.accumulate(w) if up else np.fmin.accumulate(w[::-1])[::-1]
+    return mid, low, high
 
 
 def _fit_info(fit) -> dict:
@@ -93,7 +122,8 @@ def _check_k(k):
 
 def _set_draws(like, thetas, k, rng):
     """pass@k of these problems at each parameter draw: the mean of E[1 - (1 - q_i)^k | c_i] plus
-    a normal draw of the spread of the q_i around it (variance from E[(1 - q)^2k]). (draws, K)."""
+    a normal draw of the spread of the q_i around it (variance from E[(1 - q)^2k]), one draw per
+    parameter draw for every k (the problems' q are one set across k, so each draw is one curve). (draws, K)."""
     n = like.w.sum()
     both = np.concatenate([k, 2 * k])  # E[p^k] and E[p^2k] from one evaluation
     lb = like.log_unsolved_after(thetas, both)  # (draws, pairs, 2K)
@@ -101,7 +131,7 @@ def _set_draws(like, thetas, k, rng):
     var = np.clip(np.exp(lb[..., k.size:]) - m1**2, 0, None)
     mean = np.einsum("u,duk->dk", like.w, 1 - m1) / n
     sd = np.sqrt(np.einsum("u,duk->dk", like.w, var)) / n
-    return np.clip(mean + sd * rng.standard_normal(mean.shape), 0, 1)
+    return np.clip(mean + sd * rng.standard_normal((mean.shape[0], 1)), 0, 1)
 
 
 def _population_draws(fit, thetas, k):

@@ -620,7 +620,7 @@ class JointFit:
         mean = 1 - m1.mean(axis=1)
         sd = np.sqrt(np.clip(m2 - m1**2, 0, None).sum(axis=1)) / npb
         rng = np.random.default_rng(seed)
-        vals = np.clip(mean + sd * rng.standard_normal(mean.shape), 0, 1)
+        vals = np.clip(mean + sd * rng.standard_normal((mean.shape[0], 1)), 0, 1)  # one curve per draw
         lo, mid, hi = np.quantile(vals, [0.5 - level / 2, 0.5, 0.5 + level / 2], axis=0)
         return Forecast(k, mid, lo, hi, level, "joint", "laplace", target,
                         fit={"model": "joint", "method": "laplace", "groups": len(self.groups),

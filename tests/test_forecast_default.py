@@ -148,14 +148,14 @@ def test_widen_band_by_the_checked_error():
     k = np.array([50.0, 100.0, 1000.0, 1e4, 1e6])
     mid = np.array([0.40, 0.50, 0.60, 0.70, 0.90])
     lo, hi = mid - 0.01, mid + 0.01
-    hi[2] = 0.95  # wider than the check asks
+    hi[3], hi[4] = 0.95, 0.96  # wider than the check asks (and nondecreasing in k, as a Forecast keeps its band)
     fc = Forecast(k, mid, lo, hi, 0.9, "kumaraswamy", "mcmc", "problems")
     check = {"k0": 100, "error_checked": 0.05, "ratio_checked": 10.0, "runs": [], "attempts": 10}
     w = widen_forecast(fc, check)
     half = Z90 * 0.05 * np.array([0.0, 0.0, 1.0, 2.0, 4.0])
     assert np.allclose(w.low, np.maximum(0.0, np.minimum(lo, mid - half)), atol=1e-15)
     assert np.allclose(w.high, np.minimum(1.0, np.maximum(hi, mid + half)), atol=1e-15)
-    assert w.low[0] == lo[0] and w.high[1] == hi[1] and w.high[2] == 0.95 and w.high[4] == 1.0
+    assert w.low[0] == lo[0] and w.high[1] == hi[1] and w.high[3] == 0.95 and w.high[4] == 1.0
     assert w.selfcheck["widened_by"] == pytest.approx(half.tolist(), abs=1e-15)
     assert fc.low[2] == pytest.approx(0.59)  # the forecast given is not modified
     floored = widen_forecast(fc, {**check, "truth_at_k0": 0.55})  # pass@k of these problems >= pass@k0 = 0.55
@@ -166,6 +166,54 @@ def test_widen_band_by_the_checked_error():
     none = widen_forecast(fc, {"k0": 10, "error_checked": None, "ratio_checked": None, "runs": [], "attempts": None})
     assert any("too few attempts" in s for s in none.warnings)  # e_c = 0.1 at r_c = 10: 0.1 z at k = 100
     assert none.low[1] == pytest.approx(0.5 - 0.1 * Z90) and none.high[1] == pytest.approx(0.5 + 0.1 * Z90)
+
+
+def test_band_ends_are_made_nondecreasing_in_k():
+    """A Forecast's point and band ends never fall as k grows, k in any order: each lower end is the largest
+    given at that k or a smaller one, each upper end the smallest given at that k or a larger one (checked
+    against those maxima and minima written out); widening keeps it so (an upper end given above the next
+    k's is brought down to it)."""
+    from difficulty.forecast import Forecast
+    from difficulty.selfcheck import widen_forecast
+
+    rng = np.random.default_rng(3)
+    k = rng.permutation(np.array([1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4]))
+    mid = rng.uniform(0.3, 0.6, k.size)
+    lo, hi = mid - rng.uniform(0, 0.3, k.size), mid + rng.uniform(0, 0.3, k.size)
+    given = (mid.copy(), lo.copy(), hi.copy())
+    fc = Forecast(k, mid, lo, hi, 0.9, "kumaraswamy", "mcmc", "problems")
+    for i in range(k.size):
+        below, above = k <= k[i], k >= k[i]
+        assert fc.pass_at_k[i] == max(mid[below]) and fc.low[i] == max(lo[below]) and fc.high[i] == min(hi[above])
+    assert all(np.array_equal(a, b) for a, b in zip(given, (mid, lo, hi)))  # the arrays given are not modified
+    order = np.argsort(k)
+    assert all(np.all(np.diff(v[order]) >= 0) for v in (fc.low, fc.pass_at_k, fc.high))
+    # widening by an error growing with log k pulls mid - half down where the point saturates: 0.89 at k0,
+    # then 0.95 - 0.0822, 0.96 - 0.164, 0.97 - 0.329; pass@k >= pass@100 keeps the lower end at 0.89
+    k2 = np.array([100.0, 1e3, 1e4, 1e6])
+    m2 = np.array([0.90, 0.95, 0.96, 0.97])
+    w = widen_forecast(Forecast(k2, m2, m2 - 0.01, m2 + 0.01, 0.9, "kumaraswamy", "mcmc", "population"),
+                       {"k0": 100, "error_checked": 0.05, "ratio_checked": 10.0, "runs": [], "attempts": 10})
+    assert np.allclose(w.low, 0.89, atol=1e-15)
+    assert np.allclose(w.high, [0.91, 1.0, 1.0, 1.0], atol=1e-15)  # 0.95 + 0.0822 etc. clipped to 1
+
+
+def test_default_forecast_band_is_nondecreasing_at_many_k():
+    """The default forecast (its band widened by the check, whose half-width grows with log k) at 40 k from 1 to
+    1e7 in shuffled order: point and band ends nondecreasing in k, and the same forecast as with k sorted."""
+    rng = np.random.default_rng(5)
+    q = rng.beta(0.3, 2.0, 150) * (rng.random(150) > 0.2)
+    counts = _sim(q, 100, 6)
+    k = np.unique(np.round(np.geomspace(1, 1e7, 40)))
+    shuffled = rng.permutation(k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = forecast_pass_at_k(counts, k, seed=1)
+        g = forecast_pass_at_k(counts, shuffled, seed=1)
+    assert all(np.all(np.diff(v) >= 0) for v in (f.low, f.pass_at_k, f.high))
+    back = np.argsort(shuffled)
+    assert np.allclose(g.low[back], f.low) and np.allclose(g.high[back], f.high)
+    assert np.allclose(g.pass_at_k[back], f.pass_at_k)
 
 
 def test_default_forecast_is_checked_and_the_switch_works():

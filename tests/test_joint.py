@@ -688,7 +688,8 @@ def test_joint_check_is_the_thinned_fit_error_and_bounds_the_band():
     """The extrapolation check: the joint model fitted to every cell thinned to N / 10 attempts (the same
     seeded draw, made here by hand), its forecast of each group's pass@N against the data's (with N
     attempts per cell, pass@N is the share of problems solved at least once); the forecast's band then
-    holds mid +- z e log(k / N) / log 10, its lower end not below the group's pass@N."""
+    holds mid +- z e log(k / N) / log 10, its lower end not below the group's pass@N, both ends nondecreasing
+    in k."""
     import dataclasses
 
     from difficulty.backtest import subsample_counts
@@ -715,9 +716,11 @@ def test_joint_check_is_the_thinned_fit_error_and_bounds_the_band():
         floor = float(np.mean(counts.c[counts.group == g] > 0))
         np.testing.assert_array_equal(fc.pass_at_k, raw.pass_at_k)
         half = z * chk["error_checked"] * np.log(np.maximum(ks / 80, 1)) / np.log(10)
-        np.testing.assert_allclose(fc.high, np.clip(np.maximum(raw.high, raw.pass_at_k + half), 0, 1), atol=1e-12)
+        # ends kept nondecreasing in k (ks ascending): running max of the lower, running min from the right of the upper
+        want_high = np.clip(np.maximum(raw.high, raw.pass_at_k + half), 0, 1)
+        np.testing.assert_allclose(fc.high, np.minimum.accumulate(want_high[::-1])[::-1], atol=1e-12)
         want_low = np.minimum(raw.low, np.maximum(raw.pass_at_k - half, np.minimum(floor, raw.low)))
-        np.testing.assert_allclose(fc.low, np.clip(want_low, 0, 1), atol=1e-12)
+        np.testing.assert_allclose(fc.low, np.maximum.accumulate(np.clip(want_low, 0, 1)), atol=1e-12)
         assert fc.selfcheck["truth_at_k0"] == pytest.approx(floor, abs=1e-12)
         np.testing.assert_array_equal(fc.low[:2], raw.low[:2])  # nothing added at k <= N
 
