@@ -171,8 +171,8 @@ def test_widen_band_by_the_checked_error():
 def test_band_ends_are_made_nondecreasing_in_k():
     """A Forecast's point and band ends never fall as k grows, k in any order: each lower end is the largest
     given at that k or a smaller one, each upper end the smallest given at that k or a larger one (checked
-    against those maxima and minima written out); widening keeps it so (an upper end given above the next
-    k's is brought down to it)."""
+    against those maxima and minima written out); widening keeps it so (where the point levels off, the
+    widened lower end stays at its value at k0 instead of falling with log k)."""
     from difficulty.forecast import Forecast
     from difficulty.selfcheck import widen_forecast
 
