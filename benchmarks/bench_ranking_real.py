@@ -76,6 +76,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from bench_joint import auc
 from bench_ranking import averaged_as_probabilities, ece, reliability
 from scipy import stats
 from scipy.special import gammaln
@@ -378,16 +379,6 @@ def lead_scan(parts, leads=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0)):
     return pd.DataFrame(rows).set_index("factor").T
 
 
-def _auc(p, y):
-    """P(a solved prompt is ranked above an unsolved one), ties counted half (Mann-Whitney); NaN when
-    either class is empty."""
-    y = np.asarray(y, bool)
-    if y.all() or not y.any():
-        return np.nan
-    r = stats.rankdata(p)
-    return float((r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum()))
-
-
 def summarise_jailbreak(arms):
     out = {}
     for arm, z in arms.items():
@@ -400,7 +391,7 @@ def summarise_jailbreak(arms):
             "models over 0.12": f"{sum(v > 0.12 for v in per_model.values())}/{len(per_model)}",
             **_chance_rows(z.assign(file="jailbreak"), len(per_model)),
             "never-solved: mean predicted": z.p_hidden.mean(), "never-solved: observed": z.truth_solve.mean(),
-            "AUC within a model (mean, both outcomes)": float(np.nanmean([_auc(x.p_hidden, x.truth_solve)
+            "AUC within a model (mean, both outcomes)": float(np.nanmean([auc(x.p_hidden, x.truth_solve)
                                                            for _, x in z.groupby("group")])),
             "seconds per ranking (fit apart)": z.drop_duplicates("group").rank_seconds.mean(),
         }
